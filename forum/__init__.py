@@ -1,0 +1,88 @@
+"""forum: threaded discussions under the articles of a publisher's site."""
+
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from forum.config import DefaultConfig, session_lifetime
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: defaults, instance config, ``FORUM_*`` environment, test overrides."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        # Tests keep their secret key and database out of the real instance folder.
+        instance_path=(test_config or {}).get("INSTANCE_PATH"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object(DefaultConfig)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("FORUM")
+    if test_config:
+        app.config.from_mapping(test_config)
+    _resolve_config(app)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from forum import cli, errors, security, templating
+
+    errors.register(app)
+    security.register(app)
+    templating.register(app)
+    cli.register(app)
+    return app
+
+
+def _resolve_config(app: Flask) -> None:
+    """Turn the user-facing settings into the keys Flask and its extensions read."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
+    url = app.config.get("DATABASE_URL") or (
+        f"sqlite:///{Path(app.instance_path) / 'forum.sqlite3'}"
+    )
+    app.config.setdefault("SQLALCHEMY_DATABASE_URI", url)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime(
+        app.config["SESSION_LIFETIME_HOURS"]
+    )
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """The secret key kept in the instance folder, generated on first use."""
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def _init_extensions(app: Flask) -> None:
+    from forum.extensions import csrf, db, limiter, login_manager, migrate, passwords
+    from forum.sqlite import configure_sqlite_engine
+
+    db.init_app(app)
+    with app.app_context():
+        configure_sqlite_engine(db.engine)  # no connection is made here
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    passwords.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from forum.auth.views import bp as auth_bp
+    from forum.discussion.views import bp as discussion_bp
+    from forum.site.views import bp as site_bp
+
+    app.register_blueprint(site_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(discussion_bp)

@@ -1,0 +1,156 @@
+"""Register, log in, log out, change password; and the session's idle and absolute limits."""
+
+import time
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required, login_user, logout_user
+
+from forum.auth.forms import ChangePasswordForm, LoginForm, PostOnlyForm, RegisterForm
+from forum.auth.redirects import safe_next
+from forum.extensions import limiter, login_manager
+from forum.services import accounts, spam
+from forum.services.errors import NotAllowed, ValidationFailed
+
+bp = Blueprint("auth", __name__)
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please log in to continue."
+login_manager.login_message_category = "info"
+login_manager.session_protection = "basic"
+login_manager.user_loader(accounts.load_session_user)
+
+
+def _login_account_key() -> str:
+    """Rate-limit key for login attempts against one account, whoever makes them."""
+    return "login-account:" + (request.form.get("username") or "").strip().lower()
+
+
+def _start_session(user) -> None:
+    """A fresh session for a fresh login: nothing from before it survives (no fixation)."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    now = int(time.time())
+    session["login_at"] = now
+    session["seen_at"] = now
+
+
+@bp.before_app_request
+def _enforce_session_limits() -> None:
+    """End sessions past the configured idle time or absolute lifetime."""
+    if not current_user.is_authenticated:
+        return
+    now = int(time.time())
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    lifetime = current_app.config["SESSION_LIFETIME_HOURS"] * 3600
+    login_at = session.get("login_at", 0)
+    seen_at = session.get("seen_at", 0)
+    if now - login_at > lifetime or now - seen_at > idle:
+        logout_user()
+        session.clear()
+        flash("Your session ended. Please log in again.", "info")
+        return
+    if now - seen_at > 60:  # rewrite the cookie at most once a minute
+        session["seen_at"] = now
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_REGISTER"], methods=["POST"])
+def register():
+    form = RegisterForm()
+    if request.method == "GET":
+        form.form_started.data = spam.form_token()
+    if form.validate_on_submit():
+        try:
+            spam.check_form(
+                honeypot=form.website.data,
+                started=form.form_started.data,
+                enabled=current_app.config["SPAM_CHECKS_ENABLED"],
+                min_seconds=current_app.config["SPAM_MIN_SUBMIT_SECONDS"],
+            )
+            user = accounts.register(
+                form.username.data,
+                form.password.data,
+                email=form.email.data,
+                display_name=form.display_name.data,
+                min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+                max_length=current_app.config["PASSWORD_MAX_LENGTH"],
+            )
+        except ValidationFailed as exc:
+            for field, message in exc.errors.items():
+                getattr(form, field).errors.append(message)
+        except NotAllowed as exc:
+            form.form_errors.append(exc.message)
+        else:
+            _start_session(user)
+            flash(f"Welcome, {user.name}! Your account is ready.", "success")
+            return redirect(safe_next(request.args.get("next")) or url_for("site.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
+    key_func=_login_account_key,
+    methods=["POST"],
+)
+def login():
+    form = LoginForm()
+    next_url = safe_next(request.values.get("next"))
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            _start_session(user)
+            return redirect(next_url or url_for("site.index"))
+        # The same words whether the name exists or not.
+        form.form_errors.append("Wrong username or password.")
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form, next_url=next_url), status
+
+
+@bp.post("/logout")
+def logout():
+    form = PostOnlyForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        # Logging out ends every session of this account: a copied cookie dies with it.
+        accounts.end_all_sessions(current_user._get_current_object())
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("site.index"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            accounts.change_password(
+                user,
+                form.current_password.data,
+                form.new_password.data,
+                min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+                max_length=current_app.config["PASSWORD_MAX_LENGTH"],
+            )
+        except NotAllowed as exc:
+            getattr(form, exc.field).errors.append(exc.message)
+        else:
+            # Other sessions are now invalid; keep this one by logging in afresh.
+            _start_session(user)
+            flash("Your password is changed. Other devices have been logged out.", "success")
+            return redirect(url_for("auth.account"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/account.html", form=form), status

@@ -1,0 +1,117 @@
+"""Command-line interface: ``flask --app forum users|articles|comments|demo ...``."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from forum.models import Role
+from forum.services import accounts, articles
+from forum.services.errors import ValidationFailed
+
+users_cli = AppGroup("users", help="Create accounts and change roles.")
+articles_cli = AppGroup("articles", help="Import articles from Markdown files.")
+
+ROLE_CHOICE = click.Choice([r.value for r in Role], case_sensitive=False)
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=ROLE_CHOICE, default=Role.READER.value, show_default=True)
+@click.option("--email", default=None, help="Email address (optional).")
+@click.option("--display-name", default=None, help="Name shown beside the username.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(
+    name: str, role: str, email: str | None, display_name: str | None, password_stdin: bool
+):
+    """Create the account NAME. Without --password-stdin you are prompted twice."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.register(
+            name,
+            password,
+            email=email,
+            display_name=display_name,
+            role=Role(role.lower()),
+            min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+            max_length=current_app.config["PASSWORD_MAX_LENGTH"],
+        )
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            click.echo(f"Error: {field}: {message}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"Created {user.role.value} {user.username}.")
+
+
+@users_cli.command("set-role")
+@click.argument("name")
+@click.argument("role", type=ROLE_CHOICE)
+def set_role(name: str, role: str):
+    """Give the account NAME the role ROLE."""
+    user = accounts.find_user(name)
+    if user is None:
+        raise click.ClickException(f"No account is named {name!r}.")
+    accounts.set_role(None, user, Role(role.lower()))
+    click.echo(f"{user.username} is now {user.role.value}.")
+
+
+@articles_cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+def import_articles(paths: tuple[Path, ...]):
+    """Import (or update, by slug) articles from Markdown files with YAML front matter.
+
+    Each PATH is a .md file or a directory of them. Nothing is written unless every file is
+    good."""
+    try:
+        results = articles.import_articles(list(paths), current_app.config["SANITIZER"])
+    except articles.ArticleImportError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.echo("Nothing was imported.", err=True)
+        raise SystemExit(1) from None
+    for article, created in results:
+        click.echo(f"{'Created' if created else 'Updated'} {article.slug}: {article.title}")
+    click.echo(f"{len(results)} article(s) imported.")
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up the database and content, then exit.")
+def demo(host: str, port: int, no_serve: bool):
+    """Upgrade the database, load the demo content once, and serve the site."""
+    from flask_migrate import upgrade
+
+    from forum import demo as demo_content
+
+    upgrade()
+    accounts_made = demo_content.load(current_app.config["SANITIZER"])
+    credentials = Path(current_app.instance_path) / "demo-accounts.txt"
+    if accounts_made:
+        lines = [f"{u:<12} {role:<10} {pw}" for u, role, pw in accounts_made]
+        credentials.touch(mode=0o600)
+        credentials.write_text("\n".join(lines) + "\n")
+        click.echo(f"Demo accounts (made up just now; also saved in {credentials}):")
+        for line in lines:
+            click.echo("  " + line)
+    else:
+        click.echo(f"Demo content was already loaded. Its accounts are listed in {credentials}.")
+    url = f"http://{host}:{port}/articles/{demo_content.FEATURED_SLUG}"
+    click.echo(f"The demo article: {url}")
+    if not no_serve:
+        from werkzeug.serving import WSGIRequestHandler
+
+        WSGIRequestHandler.server_version = "forum"  # no version banner
+        WSGIRequestHandler.sys_version = ""
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def register(app: Flask) -> None:
+    """Attach the command groups to the app's ``flask`` CLI."""
+    app.cli.add_command(users_cli)
+    app.cli.add_command(articles_cli)
+    app.cli.add_command(demo)

@@ -1,0 +1,65 @@
+"""Default configuration. Every key can be overridden by an environment variable with the
+``FORUM_`` prefix (``FORUM_EDIT_WINDOW_MINUTES=30``), values parsed as JSON where they can be."""
+
+from datetime import timedelta
+
+
+class DefaultConfig:
+    """Defaults only; the factory layers instance config, the environment and tests on top."""
+
+    # None means "an SQLite file in the instance folder", resolved by the factory.
+    DATABASE_URL: str | None = None
+    REDIS_URL: str | None = None
+
+    # Requests larger than this get 413 before any view runs.
+    MAX_CONTENT_LENGTH = 64 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    # Absolute lifetime of a login; the idle limit is checked on every request.
+    SESSION_LIFETIME_HOURS = 24 * 30
+    SESSION_IDLE_MINUTES = 60 * 24 * 7
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+
+    # argon2id parameters (argon2-cffi defaults, RFC 9106 low-memory profile).
+    PASSWORD_TIME_COST = 3
+    PASSWORD_MEMORY_COST = 65536  # KiB
+    PASSWORD_PARALLELISM = 4
+    PASSWORD_MIN_LENGTH = 10
+    PASSWORD_MAX_LENGTH = 1024
+
+    # Discussion
+    SANITIZER = "bleach"
+    COMMENT_MAX_LENGTH = 10_000
+    EDIT_WINDOW_MINUTES = 60
+    THREADS_PER_PAGE = 50
+    MAX_DISPLAY_DEPTH = 6
+
+    # Moderation, spam and rate limits
+    PREMODERATE_FIRST_COMMENTS = 0
+    TRUSTED_AFTER_APPROVED_COMMENTS = 3
+    NEW_ACCOUNT_DAYS = 3
+    NEW_ACCOUNT_MAX_LINKS = 2
+    SPAM_CHECKS_ENABLED = True
+    SPAM_MIN_SUBMIT_SECONDS = 3
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_LOGIN = "10 per minute;50 per hour"
+    RATELIMIT_LOGIN_ACCOUNT = "5 per minute;30 per hour"
+    RATELIMIT_REGISTER = "5 per hour"
+    RATELIMIT_POST = "6 per minute;60 per hour"
+    RATELIMIT_POST_NEW_ACCOUNT = "2 per minute;20 per hour"
+    RATELIMIT_REPORT = "10 per minute;60 per hour"
+
+    MODERATION_PAGE_SIZE = 25
+    PROFILE_PAGE_SIZE = 20
+
+
+def session_lifetime(hours: int) -> timedelta:
+    """The cookie lifetime Flask should use for a configured absolute session limit."""
+    return timedelta(hours=hours)

@@ -1,0 +1,25 @@
+"""Comment forms. Shape only: the threads service checks length, blankness and permissions,
+so the same rules hold for every client."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Optional
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(
+        "Your comment",
+        description="Markdown: **bold**, *italic*, `code`, > quote, lists and links.",
+    )
+    parent_id = HiddenField()
+    # Spam defence: bots fill the invisible field; people take a few seconds to write.
+    website = StringField("Leave this field empty", validators=[Optional()])
+    form_started = HiddenField()
+    preview = SubmitField("Preview")
+    submit = SubmitField("Post comment")
+
+
+class EditForm(FlaskForm):
+    body = TextAreaField("Your comment")
+    preview = SubmitField("Preview")
+    submit = SubmitField("Save changes")

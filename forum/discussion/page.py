@@ -1,0 +1,55 @@
+"""Rendering the article page with its discussion, shared by the article view and by the
+posting views when they must show a form again with its errors."""
+
+from flask import current_app, render_template, request
+from flask_login import current_user
+
+from forum.discussion.forms import CommentForm
+from forum.models import Article
+from forum.services import articles, spam, threads
+
+
+def settings() -> threads.DiscussionSettings:
+    return threads.DiscussionSettings.from_config(current_app.config)
+
+
+def viewer():
+    """The logged-in user, or None for anonymous readers."""
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def new_comment_form(parent_id: int | None = None) -> CommentForm:
+    form = CommentForm(formdata=None)
+    form.parent_id.data = str(parent_id) if parent_id else ""
+    form.form_started.data = spam.form_token()
+    return form
+
+
+def render_article(
+    article: Article,
+    *,
+    form: CommentForm | None = None,
+    preview_html: str | None = None,
+    status: int = 200,
+):
+    """The article page; ``form`` carries a draft and its errors back to the reader."""
+    sort = threads.Sort.parse(request.args.get("sort"))
+    try:
+        page_number = int(request.args.get("page", 1))
+    except ValueError:
+        page_number = 1
+    discussion = threads.load_page(
+        article, viewer(), sort=sort, page=page_number, settings=settings()
+    )
+    return (
+        render_template(
+            "discussion/article.html",
+            article=article,
+            position=articles.series_position(article),
+            discussion=discussion,
+            form=form or new_comment_form(),
+            preview_html=preview_html,
+            settings=settings(),
+        ),
+        status,
+    )

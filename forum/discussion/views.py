@@ -1,0 +1,221 @@
+"""Posting, replying, editing, deleting, permalinks and edit history."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from forum.auth.forms import PostOnlyForm
+from forum.discussion.forms import CommentForm, EditForm
+from forum.discussion.page import new_comment_form, render_article, settings, viewer
+from forum.extensions import limiter
+from forum.models import Comment
+from forum.services import articles, permissions, spam, threads
+from forum.services.errors import DomainError, NotAllowed
+from forum.services.sanitize import render_markdown
+
+bp = Blueprint("discussion", __name__)
+
+
+def _account_key() -> str:
+    """Rate-limit key for actions limited per account rather than per address."""
+    return (
+        f"user:{current_user.get_id().split(':')[0]}" if current_user.is_authenticated else "anon"
+    )
+
+
+def fail(error: DomainError):
+    """Turn a domain error into the matching HTTP error page."""
+    abort(error.status, error.message)
+
+
+def comment_url(comment: Comment, *, sort: threads.Sort = threads.Sort.OLDEST, **extra) -> str:
+    """The article page that shows ``comment``, at its anchor."""
+    page = threads.page_of_comment(comment, viewer(), sort, settings().threads_per_page)
+    args = {}
+    if sort is not threads.Sort.OLDEST:
+        args["sort"] = sort.value
+    if page > 1:
+        args["page"] = page
+    return url_for(
+        "site.article", slug=comment.article.slug, _anchor=f"c{comment.id}", **args, **extra
+    )
+
+
+def load_comment(comment_id: int) -> Comment:
+    try:
+        return threads.get_comment(comment_id)
+    except DomainError as exc:
+        fail(exc)
+
+
+def _spam_check(form: CommentForm) -> None:
+    spam.check_form(
+        honeypot=form.website.data,
+        started=form.form_started.data,
+        enabled=current_app.config["SPAM_CHECKS_ENABLED"],
+        min_seconds=current_app.config["SPAM_MIN_SUBMIT_SECONDS"],
+    )
+
+
+@bp.post("/articles/<slug>/comments")
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_POST"], key_func=_account_key)
+def post(slug: str):
+    try:
+        article = articles.get_article(slug)
+    except DomainError as exc:
+        fail(exc)
+    form = CommentForm()
+    parent_id = form.parent_id.data or None
+    parent = load_comment(int(parent_id)) if parent_id and parent_id.isdigit() else None
+    return _handle_post(article, form, parent)
+
+
+@bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
+@login_required
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_POST"], key_func=_account_key, methods=["POST"]
+)
+def reply(comment_id: int):
+    parent = load_comment(comment_id)
+    if request.method == "GET":
+        if not parent.is_visible:
+            abort(404, "That comment has been removed, so it can't take replies.")
+        try:
+            threads.check_can_post(viewer(), parent.article)
+        except DomainError as exc:
+            fail(exc)
+        form = new_comment_form(parent.id)
+        return _render_reply(parent, form)
+    form = CommentForm()
+    form.parent_id.data = str(parent.id)
+    return _handle_post(parent.article, form, parent)
+
+
+def _render_reply(
+    parent: Comment, form: CommentForm, preview_html: str | None = None, status: int = 200
+):
+    return (
+        render_template(
+            "discussion/reply.html",
+            parent=parent,
+            article=parent.article,
+            form=form,
+            preview_html=preview_html,
+            settings=settings(),
+        ),
+        status,
+    )
+
+
+def _handle_post(article, form: CommentForm, parent: Comment | None):
+    """Preview, or post and land on the new comment; on a refusal, show the draft again."""
+    user = viewer()
+
+    def again(status: int, preview_html: str | None = None):
+        if parent is not None:
+            return _render_reply(parent, form, preview_html, status)
+        return render_article(article, form=form, preview_html=preview_html, status=status)
+
+    if not form.validate_on_submit():
+        return again(400)
+    if form.preview.data:
+        return again(200, render_markdown(form.body.data or "", settings().sanitizer))
+    try:
+        _spam_check(form)
+        comment = threads.post_comment(
+            user,
+            article,
+            form.body.data or "",
+            parent_id=parent.id if parent else None,
+            settings=settings(),
+        )
+    except NotAllowed as exc:
+        target = form.body if exc.field in (None, "body") else None
+        (target.errors if target is not None else form.form_errors).append(exc.message)
+        if target is not None and isinstance(target.errors, tuple):
+            target.errors = [exc.message]
+        return again(400)
+    except DomainError as exc:
+        fail(exc)
+    flash(
+        "Your comment is posted." if comment.is_visible else "Your comment is waiting for review.",
+        "success",
+    )
+    return redirect(comment_url(comment))
+
+
+@bp.get("/comments/<int:comment_id>")
+def permalink(comment_id: int):
+    """Redirect to the page of the discussion holding the comment, at its anchor."""
+    comment = load_comment(comment_id)
+    if not threads.is_on_page(comment, viewer()):
+        abort(404, "That comment was deleted.")
+    sort = threads.Sort.parse(request.args.get("sort"))
+    return redirect(comment_url(comment, sort=sort))
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(comment_id: int):
+    comment = load_comment(comment_id)
+    user = viewer()
+    if comment.author_id != user.id:
+        abort(403, "You can only edit your own comments.")
+    form = EditForm()
+    if request.method == "GET":
+        form.body.data = comment.body_md
+    preview_html = None
+    status = 200
+    if request.method == "POST":
+        if form.preview.data and form.validate_on_submit():
+            preview_html = render_markdown(form.body.data or "", settings().sanitizer)
+        elif form.validate_on_submit():
+            try:
+                threads.edit_comment(user, comment, form.body.data or "", settings=settings())
+            except NotAllowed as exc:
+                form.body.errors = [exc.message]
+                status = 400
+            except DomainError as exc:
+                fail(exc)
+            else:
+                flash("Your changes are saved.", "success")
+                return redirect(comment_url(comment))
+        else:
+            status = 400
+    elif not permissions.can_edit(user, comment, settings().edit_window_minutes):
+        minutes = settings().edit_window_minutes
+        abort(403, f"Comments can be edited for {minutes} minutes after posting; not any more.")
+    return (
+        render_template(
+            "discussion/edit.html",
+            comment=comment,
+            form=form,
+            preview_html=preview_html,
+            settings=settings(),
+        ),
+        status,
+    )
+
+
+@bp.post("/comments/<int:comment_id>/delete")
+@login_required
+def delete(comment_id: int):
+    comment = load_comment(comment_id)
+    if not PostOnlyForm().validate_on_submit():
+        abort(400, "The form was incomplete; please try again.")
+    try:
+        threads.delete_comment(viewer(), comment)
+    except DomainError as exc:
+        fail(exc)
+    flash("Your comment is deleted.", "success")
+    return redirect(url_for("site.article", slug=comment.article.slug, _anchor="discussion"))
+
+
+@bp.get("/comments/<int:comment_id>/history")
+def history(comment_id: int):
+    comment = load_comment(comment_id)
+    if not permissions.can_see_text(viewer(), comment):
+        abort(404, "That comment's text isn't available.")
+    return render_template(
+        "discussion/history.html", comment=comment, revisions=threads.revisions_of(comment)
+    )

@@ -1,0 +1,33 @@
+"""Typed SQLAlchemy models. Pure data and small predicates: no request, url_for or app."""
+
+from forum.models.articles import Article, Series
+from forum.models.comments import Comment, CommentRevision, CommentStatus
+from forum.models.common import utcnow
+from forum.models.moderation import (
+    Appeal,
+    AppealStatus,
+    HideReason,
+    ModAction,
+    ModerationAction,
+    Report,
+    ReportStatus,
+)
+from forum.models.users import Role, User
+
+__all__ = [
+    "Appeal",
+    "AppealStatus",
+    "Article",
+    "Comment",
+    "CommentRevision",
+    "CommentStatus",
+    "HideReason",
+    "ModAction",
+    "ModerationAction",
+    "Report",
+    "ReportStatus",
+    "Role",
+    "Series",
+    "User",
+    "utcnow",
+]

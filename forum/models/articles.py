@@ -1,0 +1,46 @@
+"""Series and the articles in them."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from forum.extensions import db
+from forum.models.common import UTCDateTime, utcnow
+from forum.models.users import User
+
+
+class Series(db.Model):
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+
+    articles: Mapped[list["Article"]] = relationship(
+        back_populates="series", order_by="Article.position"
+    )
+
+
+class Article(db.Model):
+    __tablename__ = "articles"
+    __table_args__ = (
+        UniqueConstraint("series_id", "position", name="uq_articles_series_position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_md: Mapped[str] = mapped_column(Text, default="")
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    position: Mapped[int | None]
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    discussion_locked: Mapped[bool] = mapped_column(default=False)
+    lock_reason: Mapped[str | None] = mapped_column(String(500))
+
+    author: Mapped[User] = relationship()
+    series: Mapped[Series | None] = relationship(back_populates="articles")

@@ -1,0 +1,94 @@
+"""Comments, their states and their edit history."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from forum.extensions import db
+from forum.models.articles import Article
+from forum.models.common import UTCDateTime, utcnow
+from forum.models.users import User
+
+
+class CommentStatus(enum.StrEnum):
+    VISIBLE = "visible"
+    PENDING = "pending"  # waiting for a moderator (pre-moderation)
+    HIDDEN = "hidden"  # hidden by a moderator, reversible
+    REJECTED = "rejected"  # pending comment a moderator turned down, kept for the record
+    DELETED = "deleted"  # withdrawn by its author, kept for the record
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    return Enum(
+        cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (
+        # The page loader's two queries: top-level comments of an article, and every
+        # descendant of a set of top-level comments.
+        Index("ix_comments_article_parent_created", "article_id", "parent_id", "created_at"),
+        Index("ix_comments_root_id", "root_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+    # The top-level ancestor (None for a top-level comment) and the distance from it, kept
+    # so that a whole page of threads loads in one query whatever its depth.
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+    depth: Mapped[int] = mapped_column(default=0)
+    body_md: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[CommentStatus] = mapped_column(
+        _enum(CommentStatus), default=CommentStatus.VISIBLE, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    hidden_reason: Mapped[str | None] = mapped_column(String(40))
+    hidden_note: Mapped[str | None] = mapped_column(String(500))
+    helpful_count: Mapped[int] = mapped_column(default=0)
+
+    article: Mapped[Article] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    hidden_by: Mapped[User | None] = relationship(foreign_keys=[hidden_by_id])
+    revisions: Mapped[list["CommentRevision"]] = relationship(
+        back_populates="comment", order_by="CommentRevision.id"
+    )
+
+    @property
+    def is_visible(self) -> bool:
+        return self.status is CommentStatus.VISIBLE
+
+    @property
+    def is_top_level(self) -> bool:
+        return self.parent_id is None
+
+    @property
+    def thread_root_id(self) -> int:
+        """The id of the top-level comment of this comment's thread."""
+        return self.root_id if self.root_id is not None else self.id
+
+
+class CommentRevision(db.Model):
+    """A earlier text of a comment, saved each time it is edited."""
+
+    __tablename__ = "comment_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id"), index=True)
+    body_md: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    # When this text was written (the comment's creation or the previous edit).
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="revisions")

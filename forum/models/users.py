@@ -1,0 +1,79 @@
+"""Accounts."""
+
+import enum
+import secrets
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from forum.extensions import db
+from forum.models.common import UTCDateTime, utcnow
+
+# Stored for an indefinite suspension: far enough away to never arrive, and still a date so
+# "suspended until" stays one comparison.
+INDEFINITE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+class Role(enum.StrEnum):
+    READER = "reader"
+    AUTHOR = "author"
+    MODERATOR = "moderator"
+    ADMIN = "admin"
+
+
+def new_session_token() -> str:
+    """A random token; changing it signs the user out of every session."""
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(30))
+    # Lower-cased copy with a unique index: "Alice" and "alice" are one account.
+    username_key: Mapped[str] = mapped_column(String(30), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_confirmed: Mapped[bool] = mapped_column(default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=Role.READER,
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    suspension_reason: Mapped[str | None] = mapped_column(String(500))
+    # Hand-granted or earned trust lifts the limits on new accounts.
+    trusted: Mapped[bool] = mapped_column(default=False)
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+
+    def get_id(self) -> str:
+        """Flask-Login's alternative id: the session is valid only while the token matches."""
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def name(self) -> str:
+        """What to show for this user."""
+        return self.display_name or self.username
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def is_suspended(self, now: datetime | None = None) -> bool:
+        """Whether a suspension is in force at ``now``."""
+        return self.suspended_until is not None and self.suspended_until > (now or utcnow())
+
+    @property
+    def suspended_indefinitely(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until >= INDEFINITE
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"

@@ -1,0 +1,123 @@
+"""Registration, authentication and password changes."""
+
+import re
+
+from sqlalchemy import select
+
+from forum.extensions import db, passwords
+from forum.models import Role, User
+from forum.models.users import new_session_token
+from forum.services.errors import Forbidden, NotAllowed, ValidationFailed
+from forum.services.text import clean_display_name
+
+# ASCII only: no look-alike letters from other scripts, no right-to-left tricks.
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,30}")
+USERNAME_RULE = "3 to 30 characters: ASCII letters, digits, _ and -"
+
+
+def find_user(username: str) -> User | None:
+    """The account with this name, whatever its letter case."""
+    return db.session.execute(
+        select(User).where(User.username_key == username.strip().lower())
+    ).scalar_one_or_none()
+
+
+def username_problem(username: str) -> str | None:
+    """Why ``username`` can't be used, or None."""
+    if not USERNAME_PATTERN.fullmatch(username):
+        return f"Usernames are {USERNAME_RULE}."
+    if find_user(username) is not None:
+        return "That username is taken."
+    return None
+
+
+def password_problem(password: str, username: str, min_length: int, max_length: int) -> str | None:
+    """Why ``password`` is too weak, or None. Long passwords are accepted whole, never cut."""
+    if len(password) < min_length:
+        return f"Use at least {min_length} characters."
+    if len(password) > max_length:
+        return f"Use at most {max_length} characters."
+    if password.strip().lower() == username.strip().lower():
+        return "Your password can't be your username."
+    return None
+
+
+def register(
+    username: str,
+    password: str,
+    *,
+    email: str | None = None,
+    display_name: str | None = None,
+    role: Role = Role.READER,
+    min_length: int = 10,
+    max_length: int = 1024,
+) -> User:
+    """Create an account; raises ValidationFailed naming each bad field."""
+    username = username.strip()
+    errors = {}
+    if problem := username_problem(username):
+        errors["username"] = problem
+    if problem := password_problem(password, username, min_length, max_length):
+        errors["password"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(
+        username=username,
+        username_key=username.lower(),
+        display_name=clean_display_name(display_name),
+        email=(email or "").strip() or None,
+        password_hash=passwords.hash(password),
+        role=role,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The user if the password matches; None otherwise, with the same cost either way."""
+    user = find_user(username) if USERNAME_PATTERN.fullmatch(username.strip()) else None
+    if not passwords.verify(user.password_hash if user else None, password):
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+        db.session.commit()
+    return user
+
+
+def change_password(
+    user: User, current: str, new: str, *, min_length: int = 10, max_length: int = 1024
+) -> None:
+    """Set a new password after checking the current one; every other session ends."""
+    if not passwords.verify(user.password_hash, current):
+        raise NotAllowed("That isn't your current password.", field="current_password")
+    if problem := password_problem(new, user.username, min_length, max_length):
+        raise NotAllowed(problem, field="new_password")
+    user.password_hash = passwords.hash(new)
+    user.session_token = new_session_token()
+    db.session.commit()
+
+
+def end_all_sessions(user: User) -> None:
+    """Make every session cookie issued to ``user`` so far useless."""
+    user.session_token = new_session_token()
+    db.session.commit()
+
+
+def set_role(actor: User | None, target: User, role: Role) -> None:
+    """Change a role. ``actor`` None means the operator's CLI, which may do anything."""
+    if actor is not None and (not actor.is_admin or actor.id == target.id):
+        raise Forbidden("Only an admin can change someone else's role.")
+    target.role = role
+    db.session.commit()
+
+
+def load_session_user(user_id: str) -> User | None:
+    """Flask-Login's loader: ``"<id>:<token>"`` is valid only while the token matches."""
+    ident, _, token = user_id.partition(":")
+    if not ident.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or user.session_token != token:
+        return None
+    return user

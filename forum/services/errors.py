@@ -1,0 +1,42 @@
+"""Errors the services raise; views map them onto form errors or HTTP statuses."""
+
+
+class DomainError(Exception):
+    """A rule refused the operation; ``message`` is fit to show the user."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(DomainError):
+    """The input breaks a rule (a form field's value, usually): 400."""
+
+
+class ValidationFailed(NotAllowed):
+    """Several fields are wrong at once; ``errors`` maps field name to message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class Forbidden(DomainError):
+    """This actor may not do this: 403."""
+
+    status = 403
+
+
+class NotFound(DomainError):
+    """The thing acted on doesn't exist (or isn't visible to the actor): 404."""
+
+    status = 404
+
+
+class Conflict(DomainError):
+    """The thing is not in a state that allows this (already hidden, reported twice): 409."""
+
+    status = 409

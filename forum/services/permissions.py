@@ -1,0 +1,98 @@
+"""Named predicates deciding who may do what. Used by services, views and templates alike;
+the server checks them on every POST whatever the templates chose to show."""
+
+from datetime import datetime, timedelta
+
+from forum.models import Article, Comment, CommentStatus, Role, User, utcnow
+
+
+def _is_user(user: User | None) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def is_moderator(user: User | None) -> bool:
+    """Moderators and admins."""
+    return _is_user(user) and user.role in (Role.MODERATOR, Role.ADMIN)
+
+
+def is_admin(user: User | None) -> bool:
+    return _is_user(user) and user.role is Role.ADMIN
+
+
+def can_post(user: User | None, article: Article) -> bool:
+    """Whether ``user`` may start or join the discussion under ``article`` now."""
+    return _is_user(user) and not user.is_suspended() and (not article.discussion_locked)
+
+
+def can_reply(user: User | None, comment: Comment) -> bool:
+    """Replies go to comments that still stand in the thread."""
+    return can_post(user, comment.article) and comment.status is CommentStatus.VISIBLE
+
+
+def can_edit(
+    user: User | None, comment: Comment, window_minutes: int, now: datetime | None = None
+) -> bool:
+    """Authors edit their own visible or pending comments within the edit window."""
+    return (
+        _is_user(user)
+        and comment.author_id == user.id
+        and comment.status in (CommentStatus.VISIBLE, CommentStatus.PENDING)
+        and not user.is_suspended()
+        and not comment.article.discussion_locked
+        and (now or utcnow()) - comment.created_at <= timedelta(minutes=window_minutes)
+    )
+
+
+def can_delete(user: User | None, comment: Comment) -> bool:
+    """Authors withdraw their own comments (even hidden ones) at any time."""
+    return (
+        _is_user(user)
+        and comment.author_id == user.id
+        and comment.status not in (CommentStatus.DELETED,)
+    )
+
+
+def can_see_text(user: User | None, comment: Comment) -> bool:
+    """Whether ``user`` may read this comment's words (not just a placeholder)."""
+    if comment.status is CommentStatus.VISIBLE:
+        return True
+    if comment.status is CommentStatus.DELETED:
+        return False
+    if comment.status is CommentStatus.REJECTED:
+        return _is_user(user) and (user.id == comment.author_id or is_moderator(user))
+    # hidden or pending: the author and moderators
+    return _is_user(user) and (user.id == comment.author_id or is_moderator(user))
+
+
+def can_hide(user: User | None, comment: Comment) -> bool:
+    return is_moderator(user)
+
+
+def can_report(user: User | None, comment: Comment) -> bool:
+    """Logged-in readers report other people's visible comments."""
+    return (
+        _is_user(user) and comment.author_id != user.id and comment.status is CommentStatus.VISIBLE
+    )
+
+
+def can_lock(user: User | None, article: Article) -> bool:
+    return is_moderator(user)
+
+
+def can_suspend(user: User | None, target: User) -> bool:
+    """Moderators suspend readers and authors; nobody suspends an admin or themselves."""
+    return (
+        is_moderator(user)
+        and target.id != user.id
+        and target.role is not Role.ADMIN
+        and (is_admin(user) or target.role is not Role.MODERATOR)
+    )
+
+
+def can_change_role(user: User | None, target: User) -> bool:
+    """Only admins change roles, and not their own (so an admin can't lock everyone out)."""
+    return is_admin(user) and target.id != user.id
+
+
+def is_article_author(user: User | None, article: Article) -> bool:
+    return _is_user(user) and article.author_id == user.id
