@@ -53,6 +53,10 @@ def _resolve_config(app: Flask) -> None:
         app.config["SESSION_LIFETIME_HOURS"]
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if app.config["SANITIZER"] not in ("bleach", "nh3"):
+        raise ValueError(
+            f"FORUM_SANITIZER must be 'bleach' or 'nh3', not {app.config['SANITIZER']!r}"
+        )
 
 
 def _instance_secret_key(instance: Path) -> str:
@@ -65,12 +69,16 @@ def _instance_secret_key(instance: Path) -> str:
 
 
 def _init_extensions(app: Flask) -> None:
+    from flask import request
+
     from forum.extensions import csrf, db, limiter, login_manager, migrate, passwords
-    from forum.sqlite import configure_sqlite_engine
+    from forum.sqlite import configure_sqlite_engine, mark_request_intent
 
     db.init_app(app)
     with app.app_context():
         configure_sqlite_engine(db.engine)  # no connection is made here
+    # Registered before any blueprint hook, so it runs before the first query of a request.
+    app.before_request(lambda: mark_request_intent(request.method))
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -81,8 +89,10 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from forum.auth.views import bp as auth_bp
     from forum.discussion.views import bp as discussion_bp
+    from forum.moderation.views import bp as moderation_bp
     from forum.site.views import bp as site_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(discussion_bp)
+    app.register_blueprint(moderation_bp)

@@ -7,9 +7,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from forum.extensions import db
 from forum.models import Role
-from forum.services import accounts, articles
-from forum.services.errors import ValidationFailed
+from forum.services import accounts, articles, moderation, rendering
+from forum.services.errors import DomainError, ValidationFailed
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
 articles_cli = AppGroup("articles", help="Import articles from Markdown files.")
@@ -56,7 +57,10 @@ def set_role(name: str, role: str):
     user = accounts.find_user(name)
     if user is None:
         raise click.ClickException(f"No account is named {name!r}.")
-    accounts.set_role(None, user, Role(role.lower()))
+    try:
+        moderation.change_role(None, user, role.lower())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(f"{user.username} is now {user.role.value}.")
 
 
@@ -100,18 +104,41 @@ def demo(host: str, port: int, no_serve: bool):
             click.echo("  " + line)
     else:
         click.echo(f"Demo content was already loaded. Its accounts are listed in {credentials}.")
+    db.session.remove()  # end this command's transaction before the server takes requests
     url = f"http://{host}:{port}/articles/{demo_content.FEATURED_SLUG}"
     click.echo(f"The demo article: {url}")
     if not no_serve:
-        from werkzeug.serving import WSGIRequestHandler
+        from werkzeug.serving import WSGIRequestHandler, run_simple
 
         WSGIRequestHandler.server_version = "forum"  # no version banner
         WSGIRequestHandler.sys_version = ""
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)
+        click.echo("Serving with Werkzeug's development server; use gunicorn in production.")
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+comments_cli = AppGroup("comments", help="Maintain stored comments.")
+
+
+@comments_cli.command("rerender")
+@click.option("--batch-size", default=500, show_default=True, type=int)
+def rerender(batch_size: int):
+    """Render every stored comment, revision and article again from its Markdown source.
+
+    Run after changing the sanitizer (FORUM_SANITIZER) or its allowlist: stored HTML was
+    made by the old rules."""
+    sanitizer = current_app.config["SANITIZER"]
+    total = rendering.count_stored_bodies()
+    changed = 0
+    with click.progressbar(length=total, label=f"Re-rendering with {sanitizer}") as bar:
+        for done, changed_now in rendering.rerender_all(sanitizer, batch_size=batch_size):
+            changed += changed_now
+            bar.update(done)
+    click.echo(f"{total} bodies re-rendered, {changed} changed.")
 
 
 def register(app: Flask) -> None:
     """Attach the command groups to the app's ``flask`` CLI."""
     app.cli.add_command(users_cli)
     app.cli.add_command(articles_cli)
+    app.cli.add_command(comments_cli)
     app.cli.add_command(demo)

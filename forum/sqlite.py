@@ -18,6 +18,11 @@ BUSY_TIMEOUT_MS = 5000
 write_intent: ContextVar[bool] = ContextVar("forum_sqlite_write_intent", default=True)
 
 
+def mark_request_intent(method: str) -> None:
+    """Called at the start of each request: only unsafe methods take the write lock."""
+    write_intent.set(method not in ("GET", "HEAD", "OPTIONS"))
+
+
 def configure_sqlite_engine(engine: Engine) -> None:
     """Attach the pragmas and the transaction-start policy to an SQLite engine."""
     if engine.dialect.name != "sqlite":

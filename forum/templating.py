@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from flask import Flask
 
 from forum.models import utcnow
+from forum.moderation.forms import REASON_CHOICES
 from forum.services import permissions
 
 _UNITS = [
@@ -52,3 +53,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(iso_time, "isotime")
     app.add_template_filter(long_date, "longdate")
     app.add_template_global(permissions, "can")
+    app.add_template_global(REASON_CHOICES, "reason_choices")

@@ -8,7 +8,8 @@ from forum.discussion.forms import CommentForm, EditForm
 from forum.discussion.page import new_comment_form, render_article, settings, viewer
 from forum.extensions import limiter
 from forum.models import Comment
-from forum.services import articles, permissions, spam, threads
+from forum.moderation.forms import AppealForm, ReportForm
+from forum.services import articles, moderation, permissions, spam, threads
 from forum.services.errors import DomainError, NotAllowed
 from forum.services.sanitize import render_markdown
 
@@ -219,3 +220,36 @@ def history(comment_id: int):
     return render_template(
         "discussion/history.html", comment=comment, revisions=threads.revisions_of(comment)
     )
+
+
+@bp.post("/comments/<int:comment_id>/flag")
+@login_required
+@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT"], key_func=_account_key)
+def flag(comment_id: int):
+    """Report a comment to the moderators. The reported person never learns who reported."""
+    comment = load_comment(comment_id)
+    form = ReportForm()
+    if not form.validate_on_submit():
+        abort(400, "The report form was incomplete; please try again.")
+    try:
+        moderation.report_comment(viewer(), comment, form.category.data, form.note.data or "")
+    except DomainError as exc:
+        fail(exc)
+    flash("Thank you. The moderators will take a look.", "success")
+    return redirect(comment_url(comment))
+
+
+@bp.post("/comments/<int:comment_id>/appeal")
+@login_required
+def appeal(comment_id: int):
+    """The author of a hidden comment asks the moderators, once, to look again."""
+    comment = load_comment(comment_id)
+    form = AppealForm()
+    if not form.validate_on_submit():
+        abort(400, "Keep the appeal under 1,000 characters.")
+    try:
+        moderation.appeal(viewer(), comment, form.message.data or "")
+    except DomainError as exc:
+        fail(exc)
+    flash("Your appeal is with the moderators. You'll be told the outcome.", "success")
+    return redirect(comment_url(comment))

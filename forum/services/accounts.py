@@ -7,7 +7,7 @@ from sqlalchemy import select
 from forum.extensions import db, passwords
 from forum.models import Role, User
 from forum.models.users import new_session_token
-from forum.services.errors import Forbidden, NotAllowed, ValidationFailed
+from forum.services.errors import NotAllowed, ValidationFailed
 from forum.services.text import clean_display_name
 
 # ASCII only: no look-alike letters from other scripts, no right-to-left tricks.
@@ -101,14 +101,6 @@ def change_password(
 def end_all_sessions(user: User) -> None:
     """Make every session cookie issued to ``user`` so far useless."""
     user.session_token = new_session_token()
-    db.session.commit()
-
-
-def set_role(actor: User | None, target: User, role: Role) -> None:
-    """Change a role. ``actor`` None means the operator's CLI, which may do anything."""
-    if actor is not None and (not actor.is_admin or actor.id == target.id):
-        raise Forbidden("Only an admin can change someone else's role.")
-    target.role = role
     db.session.commit()
 
 

@@ -270,7 +270,7 @@ def import_articles(paths: list[Path], sanitizer: str = "bleach") -> list[tuple[
             article.title = item.title
             article.summary = item.summary
             article.body_md = item.body
-            article.body_html = render_markdown(item.body, sanitizer)
+            article.body_html = render_markdown(item.body, sanitizer, profile="article")
             article.author = authors[item.slug]
             article.series = series
             article.position = item.position

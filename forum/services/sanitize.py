@@ -71,6 +71,21 @@ _ALLOWED_TAGS = frozenset(
     {"p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr"}
     | {"del", "s"}
 )
+# Articles are written by staff, not readers, but go through the same pipeline; they may
+# also use headings and tables. Readers' comments get the smaller set above.
+_ARTICLE_TAGS = _ALLOWED_TAGS | {
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+}
+_PROFILE_TAGS = {"comment": _ALLOWED_TAGS, "article": _ARTICLE_TAGS}
 _VOID_TAGS = frozenset({"br", "hr"})
 _ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 _LINK_REL = "nofollow ugc noopener"
@@ -94,18 +109,21 @@ _START_DIGITS = re.compile(r"[0-9]{1,9}")
 _BLEACH_ATTRIBUTES = {"a": ["href", "title"], "ol": ["start"]}
 _NH3_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
 
-_NH3_CLEANER = nh3.Cleaner(
-    tags=set(_ALLOWED_TAGS),
-    attributes=_NH3_ATTRIBUTES,
-    url_schemes=set(_ALLOWED_SCHEMES),
-    link_rel=None,  # the final pass sets rel on every link, for both backends
-    strip_comments=True,
-)
+_NH3_CLEANERS = {
+    profile: nh3.Cleaner(
+        tags=set(tags),
+        attributes=_NH3_ATTRIBUTES,
+        url_schemes=set(_ALLOWED_SCHEMES),
+        link_rel=None,  # the final pass sets rel on every link, for both backends
+        strip_comments=True,
+    )
+    for profile, tags in _PROFILE_TAGS.items()
+}
 
 _per_thread = threading.local()
 
 
-def render_markdown(text: str, sanitizer: str = "bleach") -> str:
+def render_markdown(text: str, sanitizer: str = "bleach", *, profile: str = "comment") -> str:
     """Render user-written Markdown to HTML that is safe to insert into a page.
 
     ``sanitizer`` selects the cleaning backend: ``"bleach"`` (default) or ``"nh3"``; any
@@ -113,14 +131,19 @@ def render_markdown(text: str, sanitizer: str = "bleach") -> str:
     Markdown. The result uses only the tags and attributes listed in the module docstring,
     and every link has an http, https, mailto, ``/`` or ``#`` target and
     ``rel="nofollow ugc noopener"``.
+
+    ``profile`` is ``"comment"`` (default) or ``"article"``, which also allows headings and
+    tables (for the publisher's articles; everything else is the same).
     """
+    if profile not in _PROFILE_TAGS:
+        raise ValueError(f"unknown profile {profile!r}: expected 'comment' or 'article'")
     if sanitizer == "bleach":
-        clean = _bleach_cleaner().clean
+        clean = _bleach_cleaner(profile).clean
     elif sanitizer == "nh3":
-        clean = _NH3_CLEANER.clean
+        clean = _NH3_CLEANERS[profile].clean
     else:
         raise ValueError(f"unknown sanitizer {sanitizer!r}: expected 'bleach' or 'nh3'")
-    return _finish(clean(_markdown().render(text)))
+    return _finish(clean(_markdown(profile).render(text)), _PROFILE_TAGS[profile])
 
 
 # --- Stage 1: Markdown ---------------------------------------------------------------------
@@ -164,10 +187,14 @@ def _render_del(
     return "<del>" if tokens[idx].nesting == 1 else "</del>"
 
 
-def _build_markdown() -> MarkdownIt:
+def _build_markdown(profile: str) -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "linkify": True})
     md.enable(["strikethrough", "linkify"])
-    md.disable(["image", "heading", "lheading"])
+    if profile == "article":
+        md.enable(["table"])
+        md.disable(["image"])
+    else:
+        md.disable(["image", "heading", "lheading"])
     md.linkify = _ExplicitLinkify(options={"fuzzy_email": False})
     md.linkify.add("ftp:", None).add("//", None)
     md.add_render_rule("s_open", _render_del)
@@ -175,26 +202,30 @@ def _build_markdown() -> MarkdownIt:
     return md
 
 
-def _markdown() -> MarkdownIt:
-    md: MarkdownIt | None = getattr(_per_thread, "markdown", None)
+def _markdown(profile: str = "comment") -> MarkdownIt:
+    attr = f"markdown_{profile}"
+    md: MarkdownIt | None = getattr(_per_thread, attr, None)
     if md is None:
-        md = _per_thread.markdown = _build_markdown()
+        md = _build_markdown(profile)
+        setattr(_per_thread, attr, md)
     return md
 
 
 # --- Stage 2: bleach (nh3's cleaner is built above) ---------------------------------------
 
 
-def _bleach_cleaner() -> bleach.Cleaner:
-    cleaner: bleach.Cleaner | None = getattr(_per_thread, "bleach_cleaner", None)
+def _bleach_cleaner(profile: str = "comment") -> bleach.Cleaner:
+    attr = f"bleach_cleaner_{profile}"
+    cleaner: bleach.Cleaner | None = getattr(_per_thread, attr, None)
     if cleaner is None:
-        cleaner = _per_thread.bleach_cleaner = bleach.Cleaner(
-            tags=_ALLOWED_TAGS,
+        cleaner = bleach.Cleaner(
+            tags=_PROFILE_TAGS[profile],
             attributes=_BLEACH_ATTRIBUTES,
             protocols=_ALLOWED_SCHEMES,
             strip=True,
             strip_comments=True,
         )
+        setattr(_per_thread, attr, cleaner)
     return cleaner
 
 
@@ -232,8 +263,9 @@ class _Finisher(HTMLParser):
     is well formed: stray end tags are ignored and unclosed elements are closed at the end.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, allowed_tags: frozenset[str] = _ALLOWED_TAGS) -> None:
         super().__init__(convert_charrefs=True)
+        self._allowed = allowed_tags
         self._parts: list[str] = []
         self._open: list[tuple[str, bool]] = []  # (tag, was its start tag written?)
 
@@ -244,7 +276,7 @@ class _Finisher(HTMLParser):
         return "".join(self._parts)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in _ALLOWED_TAGS:
+        if tag not in self._allowed:
             return
         values: dict[str, str] = {}
         for name, value in attrs:
@@ -291,7 +323,7 @@ def _escape_attr(value: str) -> str:
     return html.escape(value, quote=True)
 
 
-def _finish(cleaned: str) -> str:
-    finisher = _Finisher()
+def _finish(cleaned: str, allowed_tags: frozenset[str] = _ALLOWED_TAGS) -> str:
+    finisher = _Finisher(allowed_tags)
     finisher.feed(cleaned)
     return finisher.result()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from forum.extensions import db
 from forum.models import Article, Comment, CommentRevision, CommentStatus, User, utcnow
-from forum.services import permissions
+from forum.services import moderation, permissions
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.sanitize import render_markdown
 from forum.services.text import is_blank, strip_control_characters
@@ -46,6 +46,10 @@ class DiscussionSettings:
     threads_per_page: int = 50
     max_display_depth: int = 6
     premoderate_first: int = 0
+    trusted_after: int = 3
+    spam_checks: bool = True
+    new_account_days: int = 3
+    new_account_max_links: int = 2
 
     @classmethod
     def from_config(cls, config) -> "DiscussionSettings":
@@ -56,6 +60,10 @@ class DiscussionSettings:
             threads_per_page=config["THREADS_PER_PAGE"],
             max_display_depth=config["MAX_DISPLAY_DEPTH"],
             premoderate_first=config["PREMODERATE_FIRST_COMMENTS"],
+            trusted_after=config["TRUSTED_AFTER_APPROVED_COMMENTS"],
+            spam_checks=config["SPAM_CHECKS_ENABLED"],
+            new_account_days=config["NEW_ACCOUNT_DAYS"],
+            new_account_max_links=config["NEW_ACCOUNT_MAX_LINKS"],
         )
 
 
@@ -122,12 +130,25 @@ def post_comment(
     *,
     parent_id: int | str | None = None,
     settings: DiscussionSettings = DiscussionSettings(),
-    initial_status: CommentStatus = CommentStatus.VISIBLE,
 ) -> Comment:
-    """Post a top-level comment or a reply; the Markdown is rendered and sanitized once, here."""
+    """Post a top-level comment or a reply; the Markdown is rendered and sanitized once, here.
+
+    New accounts' comments may wait for review (pre-moderation) and carry only a few links,
+    until enough of their comments have been approved."""
     check_can_post(author, article)
     body = clean_body(body, settings)
     parent = find_parent(article, parent_id)
+    if settings.spam_checks:
+        moderation.check_link_cap(
+            author,
+            body,
+            max_links=settings.new_account_max_links,
+            new_account_days=settings.new_account_days,
+            trusted_after=settings.trusted_after,
+        )
+    pending = moderation.needs_premoderation(
+        author, settings.premoderate_first, settings.trusted_after
+    )
     comment = Comment(
         article=article,
         author=author,
@@ -136,7 +157,7 @@ def post_comment(
         depth=parent.depth + 1 if parent else 0,
         body_md=body,
         body_html=render_markdown(body, settings.sanitizer),
-        status=initial_status,
+        status=CommentStatus.PENDING if pending else CommentStatus.VISIBLE,
         created_at=utcnow(),
     )
     db.session.add(comment)

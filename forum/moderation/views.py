@@ -1,0 +1,299 @@
+"""The moderators' side: hide and unhide, the queue, pre-moderation, appeals, locks,
+suspensions, roles, trust, and the moderation log.
+
+Every route here except the public log sits behind one guard (``before_request``), so no
+route can forget the check; the services check the actor again."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from forum.auth.forms import PostOnlyForm
+from forum.auth.redirects import safe_next
+from forum.extensions import db
+from forum.models import Appeal, Comment, ModAction, User
+from forum.moderation.forms import (
+    REASON_CHOICES,
+    HideForm,
+    ReasonForm,
+    RoleForm,
+    SuspendForm,
+)
+from forum.services import articles, moderation, permissions, threads
+from forum.services.errors import DomainError
+
+bp = Blueprint("moderation", __name__)
+
+PUBLIC_ENDPOINTS = {"moderation.log"}
+
+
+@bp.before_request
+def _moderators_only():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not permissions.is_moderator(current_user):
+        abort(403, "Only moderators can do that.")
+    return None
+
+
+@bp.app_context_processor
+def _queue_count():
+    """The open-reports count in moderators' navigation (one query, moderators only)."""
+    if current_user.is_authenticated and permissions.is_moderator(current_user):
+        return {"open_report_count": moderation.open_report_count()}
+    return {}
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _comment(comment_id: int) -> Comment:
+    try:
+        return threads.get_comment(comment_id)
+    except DomainError as exc:
+        abort(exc.status, exc.message)
+
+
+def _user(username: str) -> User:
+    user = db.session.execute(
+        select(User).where(User.username_key == username.lower())
+    ).scalar_one_or_none()
+    if user is None:
+        abort(404, "No one by that name has an account here.")
+    return user
+
+
+def _back(default: str) -> str:
+    """Return to the page the button was on, when that page is on this site."""
+    return safe_next(request.form.get("next")) or default
+
+
+def _run(action, success: str, default_back: str):
+    """Run a service call; a refusal becomes its HTTP status with the message."""
+    try:
+        action()
+    except DomainError as exc:
+        abort(exc.status, exc.message)
+    flash(success, "success")
+    return redirect(_back(default_back))
+
+
+def _checked(form_class=PostOnlyForm):
+    form = form_class()
+    if not form.validate_on_submit():
+        problems = "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
+        abort(400, problems or "The form was incomplete; please try again.")
+    return form
+
+
+# --- comments -------------------------------------------------------------------------------
+
+
+@bp.post("/comments/<int:comment_id>/hide")
+def hide(comment_id: int):
+    comment = _comment(comment_id)
+    form = _checked(HideForm)
+    return _run(
+        lambda: moderation.hide_comment(_actor(), comment, form.reason.data, form.note.data or ""),
+        "The comment is hidden.",
+        url_for("discussion.permalink", comment_id=comment.id),
+    )
+
+
+@bp.post("/comments/<int:comment_id>/unhide")
+def unhide(comment_id: int):
+    comment = _comment(comment_id)
+    _checked()
+    return _run(
+        lambda: moderation.unhide_comment(_actor(), comment),
+        "The comment is shown again.",
+        url_for("discussion.permalink", comment_id=comment.id),
+    )
+
+
+@bp.post("/comments/<int:comment_id>/approve")
+def approve(comment_id: int):
+    comment = _comment(comment_id)
+    _checked()
+    return _run(
+        lambda: moderation.approve_comment(_actor(), comment),
+        "The comment is approved and now visible.",
+        url_for("moderation.queue"),
+    )
+
+
+@bp.post("/comments/<int:comment_id>/reject")
+def reject(comment_id: int):
+    comment = _comment(comment_id)
+    form = _checked(HideForm)
+    return _run(
+        lambda: moderation.reject_comment(
+            _actor(), comment, form.reason.data, form.note.data or ""
+        ),
+        "The comment is rejected; its author can still see it.",
+        url_for("moderation.queue"),
+    )
+
+
+@bp.post("/comments/<int:comment_id>/dismiss")
+def dismiss(comment_id: int):
+    comment = _comment(comment_id)
+    form = _checked(ReasonForm)
+    return _run(
+        lambda: moderation.dismiss_reports(_actor(), comment, form.reason.data or ""),
+        "The reports are dismissed.",
+        url_for("moderation.queue"),
+    )
+
+
+@bp.post("/moderation/appeals/<int:appeal_id>/<any(grant, deny):decision>")
+def decide_appeal(appeal_id: int, decision: str):
+    item = db.session.get(Appeal, appeal_id)
+    if item is None:
+        abort(404, "No appeal has that number.")
+    form = _checked(ReasonForm)
+    granted = decision == "grant"
+    return _run(
+        lambda: moderation.decide_appeal(_actor(), item, granted, form.reason.data or ""),
+        "Appeal granted: the comment is shown again." if granted else "Appeal denied.",
+        url_for("moderation.queue"),
+    )
+
+
+# --- articles -------------------------------------------------------------------------------
+
+
+def _article(slug: str):
+    try:
+        return articles.get_article(slug)
+    except DomainError as exc:
+        abort(exc.status, exc.message)
+
+
+@bp.post("/articles/<slug>/lock")
+def lock(slug: str):
+    article = _article(slug)
+    form = _checked(ReasonForm)
+    return _run(
+        lambda: moderation.lock_article(_actor(), article, form.reason.data or ""),
+        "The discussion is locked.",
+        url_for("site.article", slug=slug, _anchor="discussion"),
+    )
+
+
+@bp.post("/articles/<slug>/unlock")
+def unlock(slug: str):
+    article = _article(slug)
+    form = _checked(ReasonForm)
+    return _run(
+        lambda: moderation.unlock_article(_actor(), article, form.reason.data or ""),
+        "The discussion is open again.",
+        url_for("site.article", slug=slug, _anchor="discussion"),
+    )
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+@bp.post("/users/<username>/suspend")
+def suspend(username: str):
+    target = _user(username)
+    form = _checked(SuspendForm)
+    days_value = form.days.data or ""
+    if days_value == "indefinite":
+        days = None
+    elif days_value.isdigit():
+        days = int(days_value)
+    else:
+        abort(400, "Choose how long the suspension lasts.")
+    return _run(
+        lambda: moderation.suspend_user(_actor(), target, days, form.reason.data or ""),
+        f"{target.username} is suspended.",
+        url_for("site.profile", username=target.username),
+    )
+
+
+@bp.post("/users/<username>/unsuspend")
+def unsuspend(username: str):
+    target = _user(username)
+    form = _checked(ReasonForm)
+    return _run(
+        lambda: moderation.unsuspend_user(_actor(), target, form.reason.data or ""),
+        f"{target.username}'s suspension is lifted.",
+        url_for("site.profile", username=target.username),
+    )
+
+
+@bp.post("/users/<username>/role")
+def change_role(username: str):
+    target = _user(username)
+    form = _checked(RoleForm)
+    return _run(
+        lambda: moderation.change_role(_actor(), target, form.role.data or ""),
+        f"{target.username}'s role is changed.",
+        url_for("site.profile", username=target.username),
+    )
+
+
+@bp.post("/users/<username>/trust")
+def trust(username: str):
+    target = _user(username)
+    _checked()
+    return _run(
+        lambda: moderation.grant_trust(_actor(), target),
+        f"{target.username} is trusted: new-account limits no longer apply.",
+        url_for("site.profile", username=target.username),
+    )
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def _page_arg() -> int:
+    try:
+        return max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        return 1
+
+
+@bp.get("/moderation")
+def queue():
+    items, pages = moderation.report_queue(_page_arg(), current_app.config["MODERATION_PAGE_SIZE"])
+    return render_template(
+        "moderation/queue.html",
+        items=items,
+        page=min(_page_arg(), pages),
+        pages=pages,
+        pending=moderation.pending_comments(),
+        appeals=moderation.open_appeals(),
+        hide_form=HideForm(formdata=None),
+        reason_choices=REASON_CHOICES,
+    )
+
+
+@bp.get("/moderation/log")
+def log():
+    """The moderation log: the full view for moderators, a public one for everyone else."""
+    full_view = permissions.is_moderator(current_user)
+    action = request.args.get("action") or None
+    moderator = request.args.get("moderator") or None
+    try:
+        entries = moderation.log_page(
+            _page_arg(),
+            current_app.config["MODERATION_PAGE_SIZE"],
+            action=action,
+            moderator=moderator,
+        )
+    except DomainError as exc:
+        abort(exc.status, exc.message)
+    return render_template(
+        "moderation/log.html",
+        entries=entries,
+        full_view=full_view,
+        actions=list(ModAction),
+        action=action,
+        moderator=moderator,
+    )

@@ -1,0 +1,44 @@
+"""Re-rendering stored Markdown after the sanitizer or its allowlist changes."""
+
+from collections.abc import Iterator
+
+from sqlalchemy import func, select
+
+from forum.extensions import db
+from forum.models import Article, Comment, CommentRevision
+from forum.services.sanitize import render_markdown
+
+# (model, profile): articles may use headings and tables; comments and revisions may not.
+_STORED = ((Comment, "comment"), (CommentRevision, "comment"), (Article, "article"))
+
+
+def count_stored_bodies() -> int:
+    """How many bodies ``rerender_all`` will visit."""
+    return sum(
+        db.session.execute(select(func.count(model.id))).scalar_one() for model, _ in _STORED
+    )
+
+
+def rerender_all(sanitizer: str, *, batch_size: int = 500) -> Iterator[tuple[int, int]]:
+    """Re-render every body in batches (one commit each); yields (done, changed) per batch.
+
+    Batches keyed by id keep memory flat and let the command be stopped and run again."""
+    for model, profile in _STORED:
+        last_id = 0
+        while True:
+            rows = list(
+                db.session.execute(
+                    select(model).where(model.id > last_id).order_by(model.id).limit(batch_size)
+                ).scalars()
+            )
+            if not rows:
+                break
+            changed = 0
+            for row in rows:
+                html = render_markdown(row.body_md, sanitizer, profile=profile)
+                if html != row.body_html:
+                    row.body_html = html
+                    changed += 1
+            db.session.commit()
+            last_id = rows[-1].id
+            yield len(rows), changed
