@@ -88,7 +88,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from forum.auth.views import bp as auth_bp
+    from forum.community.views import bp as community_bp
     from forum.discussion.views import bp as discussion_bp
+    from forum.feeds.views import bp as feeds_bp
     from forum.moderation.views import bp as moderation_bp
     from forum.site.views import bp as site_bp
 
@@ -96,3 +98,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(discussion_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(community_bp)
+    app.register_blueprint(feeds_bp)

@@ -58,6 +58,7 @@ class DefaultConfig:
 
     MODERATION_PAGE_SIZE = 25
     PROFILE_PAGE_SIZE = 20
+    NOTIFICATIONS_PAGE_SIZE = 30
 
 
 def session_lifetime(hours: int) -> timedelta:

@@ -32,6 +32,11 @@ def render_error(error: HTTPException):
     description = error.description or ""
     if code == 500:
         description = "The error has been logged. Please try again in a moment."
+    elif code == 429:
+        description = (
+            f"Slow down a little: the limit here is {description}. Your draft is safe if you "
+            "go back; please wait a moment and try again."
+        )
     headers = dict(error.get_headers()) if code != 500 else {}
     headers.pop("Content-Type", None)
     if wants_json():

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from forum.discussion.forms import CommentForm
 from forum.models import Article
-from forum.services import articles, spam, threads
+from forum.services import articles, community, spam, threads
 
 
 def settings() -> threads.DiscussionSettings:
@@ -38,8 +38,9 @@ def render_article(
         page_number = int(request.args.get("page", 1))
     except ValueError:
         page_number = 1
+    reader = viewer()
     discussion = threads.load_page(
-        article, viewer(), sort=sort, page=page_number, settings=settings()
+        article, reader, sort=sort, page=page_number, settings=settings()
     )
     return (
         render_template(
@@ -50,6 +51,9 @@ def render_article(
             form=form or new_comment_form(),
             preview_html=preview_html,
             settings=settings(),
+            voted=community.voted_ids(reader, discussion.comment_ids),
+            following=community.is_following(reader, article),
+            can_pin=community.can_pin(reader, article),
         ),
         status,
     )

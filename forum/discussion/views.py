@@ -23,6 +23,17 @@ def _account_key() -> str:
     )
 
 
+def _posting_limit() -> str:
+    """New, untrusted accounts post at a slower rate until enough comments are approved."""
+    config = current_app.config
+    user = viewer()
+    if user is not None and not moderation.is_trusted(
+        user, config["TRUSTED_AFTER_APPROVED_COMMENTS"]
+    ):
+        return config["RATELIMIT_POST_NEW_ACCOUNT"]
+    return config["RATELIMIT_POST"]
+
+
 def fail(error: DomainError):
     """Turn a domain error into the matching HTTP error page."""
     abort(error.status, error.message)
@@ -59,23 +70,26 @@ def _spam_check(form: CommentForm) -> None:
 
 @bp.post("/articles/<slug>/comments")
 @login_required
-@limiter.limit(lambda: current_app.config["RATELIMIT_POST"], key_func=_account_key)
+@limiter.limit(_posting_limit, key_func=_account_key)
 def post(slug: str):
     try:
         article = articles.get_article(slug)
     except DomainError as exc:
         fail(exc)
     form = CommentForm()
-    parent_id = form.parent_id.data or None
-    parent = load_comment(int(parent_id)) if parent_id and parent_id.isdigit() else None
+    parent_id = (form.parent_id.data or "").strip()
+    if parent_id and not (parent_id.isascii() and parent_id.isdigit()):
+        # A reply pointing at no comment must not quietly become a new thread ("abc"), nor
+        # reach int() with a digit it can't read ("²").
+        form.form_errors.append("That reply doesn't point at a comment.")
+        return render_article(article, form=form, status=400)
+    parent = load_comment(int(parent_id)) if parent_id else None
     return _handle_post(article, form, parent)
 
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
 @login_required
-@limiter.limit(
-    lambda: current_app.config["RATELIMIT_POST"], key_func=_account_key, methods=["POST"]
-)
+@limiter.limit(_posting_limit, key_func=_account_key, methods=["POST"])
 def reply(comment_id: int):
     parent = load_comment(comment_id)
     if request.method == "GET":

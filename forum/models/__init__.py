@@ -3,6 +3,13 @@
 from forum.models.articles import Article, Series
 from forum.models.comments import Comment, CommentRevision, CommentStatus
 from forum.models.common import utcnow
+from forum.models.community import (
+    Follow,
+    Notification,
+    NotificationKind,
+    OutgoingEmail,
+    Vote,
+)
 from forum.models.moderation import (
     Appeal,
     AppealStatus,
@@ -12,7 +19,7 @@ from forum.models.moderation import (
     Report,
     ReportStatus,
 )
-from forum.models.users import Role, User
+from forum.models.users import EmailPreference, Role, User
 
 __all__ = [
     "Appeal",
@@ -21,13 +28,19 @@ __all__ = [
     "Comment",
     "CommentRevision",
     "CommentStatus",
+    "EmailPreference",
+    "Follow",
     "HideReason",
     "ModAction",
     "ModerationAction",
+    "Notification",
+    "NotificationKind",
+    "OutgoingEmail",
     "Report",
     "ReportStatus",
     "Role",
     "Series",
     "User",
+    "Vote",
     "utcnow",
 ]

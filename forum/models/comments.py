@@ -56,10 +56,14 @@ class Comment(db.Model):
     hidden_reason: Mapped[str | None] = mapped_column(String(40))
     hidden_note: Mapped[str | None] = mapped_column(String(500))
     helpful_count: Mapped[int] = mapped_column(default=0)
+    # Pinned to the top of the discussion by the article's author or a moderator.
+    pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     article: Mapped[Article] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     hidden_by: Mapped[User | None] = relationship(foreign_keys=[hidden_by_id])
+    pinned_by: Mapped[User | None] = relationship(foreign_keys=[pinned_by_id])
     revisions: Mapped[list["CommentRevision"]] = relationship(
         back_populates="comment", order_by="CommentRevision.id"
     )

@@ -16,6 +16,12 @@ from forum.models.common import UTCDateTime, utcnow
 INDEFINITE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+class EmailPreference(enum.StrEnum):
+    NONE = "none"
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+
+
 class Role(enum.StrEnum):
     READER = "reader"
     AUTHOR = "author"
@@ -49,6 +55,21 @@ class User(UserMixin, db.Model):
     # Hand-granted or earned trust lifts the limits on new accounts.
     trusted: Mapped[bool] = mapped_column(default=False)
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    email_preference: Mapped[EmailPreference] = mapped_column(
+        Enum(
+            EmailPreference,
+            native_enum=False,
+            length=20,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=EmailPreference.NONE,
+        server_default=EmailPreference.NONE.value,
+    )
+    # When an author last marked their desk's new comments as seen.
+    desk_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the account is deleted; the row stays so threads keep their shape.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
         """Flask-Login's alternative id: the session is valid only while the token matches."""
@@ -57,6 +78,8 @@ class User(UserMixin, db.Model):
     @property
     def name(self) -> str:
         """What to show for this user."""
+        if self.deleted_at is not None:
+            return "[deleted user]"
         return self.display_name or self.username
 
     @property

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, Series
-from forum.services import accounts
+from forum.services import accounts, community
 from forum.services.errors import NotFound
 from forum.services.sanitize import render_markdown
 
@@ -276,6 +276,9 @@ def import_articles(paths: list[Path], sanitizer: str = "bleach") -> list[tuple[
             article.position = item.position
             article.published_at = item.published
             _check_position_free(article, item)
+            if created:
+                db.session.flush()
+                community.add_follow(article.author, article)  # authors hear about comments
             results.append((article, created))
         db.session.commit()
     except Exception:

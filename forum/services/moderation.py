@@ -20,6 +20,7 @@ from forum.models import (
     HideReason,
     ModAction,
     ModerationAction,
+    NotificationKind,
     Report,
     ReportStatus,
     Role,
@@ -27,7 +28,7 @@ from forum.models import (
     utcnow,
 )
 from forum.models.users import INDEFINITE
-from forum.services import permissions
+from forum.services import mentions, notifications, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 
 
@@ -64,6 +65,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
     comment.hidden_at, comment.hidden_by = now, actor
     comment.hidden_reason, comment.hidden_note = category.value, (note or "").strip()[:500]
     _resolve_reports(comment, actor, ReportStatus.ACTIONED, now)
+    notifications.notify_moderated(comment, NotificationKind.HIDDEN, actor, category.label)
     _log(
         actor,
         ModAction.HIDE,
@@ -82,6 +84,7 @@ def unhide_comment(actor: User, comment: Comment, note: str = "") -> Comment:
     if comment.status is not CommentStatus.HIDDEN:
         raise Conflict("That comment isn't hidden.")
     _restore(actor, comment, ModAction.UNHIDE, note)
+    notifications.notify_moderated(comment, NotificationKind.RESTORED, actor, "shown again")
     db.session.commit()
     return comment
 
@@ -302,6 +305,10 @@ def approve_comment(actor: User, comment: Comment) -> Comment:
         article_id=comment.article_id,
         target_user_id=comment.author_id,
     )
+    # Readers hear about a comment only once it is visible.
+    notifications.notify_new_comment(
+        comment, mentions.resolve(mentions.mentioned_names(comment.body_md))
+    )
     db.session.commit()
     return comment
 
@@ -391,6 +398,8 @@ def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> App
         target_user_id=item.author_id,
         reason=note or "",
     )
+    outcome = "appeal granted: shown again" if grant else "appeal denied: stays hidden"
+    notifications.notify_moderated(comment, NotificationKind.APPEAL_DECIDED, actor, outcome)
     db.session.commit()
     return item
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from forum.extensions import db
 from forum.models import Article, Comment, CommentRevision
 from forum.services.sanitize import render_markdown
+from forum.services.threads import render_body
 
 # (model, profile): articles may use headings and tables; comments and revisions may not.
 _STORED = ((Comment, "comment"), (CommentRevision, "comment"), (Article, "article"))
@@ -35,7 +36,10 @@ def rerender_all(sanitizer: str, *, batch_size: int = 500) -> Iterator[tuple[int
                 break
             changed = 0
             for row in rows:
-                html = render_markdown(row.body_md, sanitizer, profile=profile)
+                if profile == "article":
+                    html = render_markdown(row.body_md, sanitizer, profile=profile)
+                else:
+                    html = render_body(row.body_md, sanitizer)
                 if html != row.body_html:
                     row.body_html = html
                     changed += 1

@@ -54,6 +54,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from collections.abc import Mapping
 from html.parser import HTMLParser
 
 import bleach
@@ -105,6 +106,9 @@ _URL_INVISIBLE = re.compile(
 )
 _URL_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 _START_DIGITS = re.compile(r"[0-9]{1,9}")
+# "@name" not preceded by a word character (so e-mail addresses are not mentions).
+_MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_-]{3,30})\b")
+_USERNAME = re.compile(r"[A-Za-z0-9_-]{3,30}")
 
 _BLEACH_ATTRIBUTES = {"a": ["href", "title"], "ol": ["start"]}
 _NH3_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
@@ -123,7 +127,13 @@ _NH3_CLEANERS = {
 _per_thread = threading.local()
 
 
-def render_markdown(text: str, sanitizer: str = "bleach", *, profile: str = "comment") -> str:
+def render_markdown(
+    text: str,
+    sanitizer: str = "bleach",
+    *,
+    profile: str = "comment",
+    mentions: Mapping[str, str] | None = None,
+) -> str:
     """Render user-written Markdown to HTML that is safe to insert into a page.
 
     ``sanitizer`` selects the cleaning backend: ``"bleach"`` (default) or ``"nh3"``; any
@@ -134,6 +144,10 @@ def render_markdown(text: str, sanitizer: str = "bleach", *, profile: str = "com
 
     ``profile`` is ``"comment"`` (default) or ``"article"``, which also allows headings and
     tables (for the publisher's articles; everything else is the same).
+
+    ``mentions`` maps lower-cased usernames that exist to their spelling: each ``@name``
+    among them, outside links and code, becomes a link to ``/users/<name>``. The names are
+    restricted to ``[A-Za-z0-9_-]``, so the inserted markup can't carry anything else.
     """
     if profile not in _PROFILE_TAGS:
         raise ValueError(f"unknown profile {profile!r}: expected 'comment' or 'article'")
@@ -143,7 +157,7 @@ def render_markdown(text: str, sanitizer: str = "bleach", *, profile: str = "com
         clean = _NH3_CLEANERS[profile].clean
     else:
         raise ValueError(f"unknown sanitizer {sanitizer!r}: expected 'bleach' or 'nh3'")
-    return _finish(clean(_markdown(profile).render(text)), _PROFILE_TAGS[profile])
+    return _finish(clean(_markdown(profile).render(text)), _PROFILE_TAGS[profile], mentions or {})
 
 
 # --- Stage 1: Markdown ---------------------------------------------------------------------
@@ -263,9 +277,12 @@ class _Finisher(HTMLParser):
     is well formed: stray end tags are ignored and unclosed elements are closed at the end.
     """
 
-    def __init__(self, allowed_tags: frozenset[str] = _ALLOWED_TAGS) -> None:
+    def __init__(
+        self, allowed_tags: frozenset[str] = _ALLOWED_TAGS, mentions: Mapping[str, str] = {}
+    ) -> None:
         super().__init__(convert_charrefs=True)
         self._allowed = allowed_tags
+        self._mentions = mentions
         self._parts: list[str] = []
         self._open: list[tuple[str, bool]] = []  # (tag, was its start tag written?)
 
@@ -308,7 +325,22 @@ class _Finisher(HTMLParser):
         self._close_top()
 
     def handle_data(self, data: str) -> None:
-        self._parts.append(html.escape(data, quote=False))
+        if not self._mentions or any(tag in ("a", "code", "pre") for tag, _ in self._open):
+            self._parts.append(html.escape(data, quote=False))
+            return
+        # Escape the text between mentions; each known mention becomes a profile link.
+        position = 0
+        for match in _MENTION.finditer(data):
+            self._parts.append(html.escape(data[position : match.start()], quote=False))
+            self._parts.append(self._mention_link(match))
+            position = match.end()
+        self._parts.append(html.escape(data[position:], quote=False))
+
+    def _mention_link(self, match: re.Match[str]) -> str:
+        username = self._mentions.get(match.group(1).lower())
+        if username is None or not _USERNAME.fullmatch(username):
+            return html.escape(match.group(0), quote=False)
+        return f'<a href="/users/{username}" rel="{_LINK_REL}">@{html.escape(match.group(1))}</a>'
 
     # Comments, doctypes, processing instructions and CDATA sections are dropped: the
     # inherited handle_comment, handle_decl, handle_pi and unknown_decl do nothing.
@@ -323,7 +355,9 @@ def _escape_attr(value: str) -> str:
     return html.escape(value, quote=True)
 
 
-def _finish(cleaned: str, allowed_tags: frozenset[str] = _ALLOWED_TAGS) -> str:
-    finisher = _Finisher(allowed_tags)
+def _finish(
+    cleaned: str, allowed_tags: frozenset[str] = _ALLOWED_TAGS, mentions: Mapping[str, str] = {}
+) -> str:
+    finisher = _Finisher(allowed_tags, mentions)
     finisher.feed(cleaned)
     return finisher.result()

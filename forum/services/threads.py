@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from forum.extensions import db
 from forum.models import Article, Comment, CommentRevision, CommentStatus, User, utcnow
-from forum.services import moderation, permissions
+from forum.services import community, mentions, moderation, notifications, permissions
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.sanitize import render_markdown
 from forum.services.text import is_blank, strip_control_characters
@@ -149,6 +149,7 @@ def post_comment(
     pending = moderation.needs_premoderation(
         author, settings.premoderate_first, settings.trusted_after
     )
+    mentioned = mentions.resolve(mentions.mentioned_names(body))
     comment = Comment(
         article=article,
         author=author,
@@ -156,13 +157,27 @@ def post_comment(
         root_id=parent.thread_root_id if parent else None,
         depth=parent.depth + 1 if parent else 0,
         body_md=body,
-        body_html=render_markdown(body, settings.sanitizer),
+        body_html=render_markdown(body, settings.sanitizer, mentions=_spellings(mentioned)),
         status=CommentStatus.PENDING if pending else CommentStatus.VISIBLE,
         created_at=utcnow(),
     )
     db.session.add(comment)
+    db.session.flush()
+    if parent is not None:
+        community.add_follow(author, article)  # replying follows the discussion
+    notifications.notify_new_comment(comment, mentioned)
     db.session.commit()
     return comment
+
+
+def _spellings(users: dict[str, User]) -> dict[str, str]:
+    return {key: user.username for key, user in users.items()}
+
+
+def render_body(body: str, sanitizer: str) -> str:
+    """A comment body's HTML, with its @mentions of existing accounts linked."""
+    mentioned = mentions.resolve(mentions.mentioned_names(body))
+    return render_markdown(body, sanitizer, mentions=_spellings(mentioned))
 
 
 def get_comment(comment_id: int) -> Comment:
@@ -207,7 +222,7 @@ def edit_comment(
         )
     )
     comment.body_md = body
-    comment.body_html = render_markdown(body, settings.sanitizer)
+    comment.body_html = render_body(body, settings.sanitizer)
     comment.edited_at = now
     db.session.commit()
     return comment
@@ -298,6 +313,7 @@ class DiscussionPage:
     pages: int
     visible_count: int
     thread_count: int
+    comment_ids: list[int] = field(default_factory=list)
 
 
 def thread_score(helpful: int, created_at: datetime, now: datetime) -> float:
@@ -310,10 +326,22 @@ def thread_score(helpful: int, created_at: datetime, now: datetime) -> float:
 
 
 def ordered_thread_ids(article: Article, viewer: User | None, sort: Sort) -> list[int]:
-    """Ids of the top-level comments this viewer sees in the discussion, in display order.
+    """Ids of the top-level comments this viewer sees in the discussion, in display order."""
+    return _ordered_threads(article, viewer, sort)[0]
 
-    One query: only ids and sort keys, so it stays cheap for thousands of threads."""
+
+def _ordered_threads(article: Article, viewer: User | None, sort: Sort) -> tuple[list[int], int]:
+    """The ordered thread ids and the article's visible comment count.
+
+    One query: only ids and sort keys (plus the count as a scalar subquery), so it stays
+    cheap for thousands of threads."""
     reply = aliased(Comment)
+    counted = aliased(Comment)
+    total_visible = (
+        select(func.count(counted.id))
+        .where(counted.article_id == article.id, counted.status == CommentStatus.VISIBLE)
+        .scalar_subquery()
+    )
     has_visible_reply = exists().where(
         and_(reply.root_id == Comment.id, reply.status == CommentStatus.VISIBLE)
     )
@@ -324,7 +352,9 @@ def ordered_thread_ids(article: Article, viewer: User | None, sort: Sort) -> lis
             Comment.author_id,
             Comment.created_at,
             Comment.helpful_count,
+            Comment.pinned_at,
             has_visible_reply.label("has_visible_reply"),
+            total_visible.label("total_visible"),
         ).where(Comment.article_id == article.id, Comment.parent_id.is_(None))
     ).all()
     viewer_id = getattr(viewer, "id", None) if viewer is not None else None
@@ -339,7 +369,10 @@ def ordered_thread_ids(article: Article, viewer: User | None, sort: Sort) -> lis
         kept.sort(key=lambda r: (r.created_at, r.id), reverse=True)
     else:
         kept.sort(key=lambda r: (r.created_at, r.id))
-    return [row.id for row in kept]
+    # A pinned thread leads the first page, whatever the sort.
+    kept.sort(key=lambda r: r.pinned_at is None)
+    # Replies need a top-level comment, so no rows means no visible comments at all.
+    return [row.id for row in kept], (rows[0].total_visible if rows else 0)
 
 
 def _root_is_listed(row, viewer_id: int | None, is_mod: bool) -> bool:
@@ -372,7 +405,7 @@ def load_page(
     settings: DiscussionSettings = DiscussionSettings(),
 ) -> DiscussionPage:
     """One page of threads, whole, as a tree shaped for ``viewer``."""
-    thread_ids = ordered_thread_ids(article, viewer, sort)
+    thread_ids, visible = _ordered_threads(article, viewer, sort)
     per_page = max(settings.threads_per_page, 1)
     pages = max(math.ceil(len(thread_ids) / per_page), 1)
     page = min(max(page, 1), pages)
@@ -393,8 +426,9 @@ def load_page(
         sort=sort,
         page=page,
         pages=pages,
-        visible_count=visible_count(article.id),
+        visible_count=visible,
         thread_count=len(thread_ids),
+        comment_ids=[comment.id for comment in comments],
     )
 
 

@@ -1,0 +1,93 @@
+"""Atom feeds of visible comments: one article's, one person's, and the whole site's.
+
+Built with feedgen; only visible comments ever appear (never hidden, pending or deleted)."""
+
+from feedgen.feed import FeedGenerator
+from flask import Blueprint, Response, abort, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from forum.extensions import db
+from forum.models import Article, Comment, CommentStatus, User, utcnow
+from forum.services import articles
+from forum.services.errors import DomainError
+
+bp = Blueprint("feeds", __name__)
+
+FEED_SIZE = 50
+
+
+def _visible_comments(*conditions) -> list[Comment]:
+    return list(
+        db.session.execute(
+            select(Comment)
+            .options(joinedload(Comment.author), joinedload(Comment.article))
+            .where(Comment.status == CommentStatus.VISIBLE, *conditions)
+            .order_by(Comment.created_at.desc(), Comment.id.desc())
+            .limit(FEED_SIZE)
+        ).scalars()
+    )
+
+
+def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> Response:
+    feed = FeedGenerator()
+    feed.id(feed_id)
+    feed.title(title)
+    feed.link(href=alternate, rel="alternate")
+    feed.link(href=feed_id, rel="self")
+    feed.language("en")
+    feed.generator("forum")  # no library name or version in responses
+    if comments:
+        feed.updated(max(c.edited_at or c.created_at for c in comments))
+    else:
+        feed.updated(utcnow())
+    for comment in reversed(comments):  # feedgen prepends; keep newest first in the output
+        entry = feed.add_entry()
+        link = url_for("discussion.permalink", comment_id=comment.id, _external=True)
+        entry.id(link)
+        entry.link(href=link)
+        entry.title(f"{comment.author.name} on “{comment.article.title}”")
+        entry.author(name=comment.author.name)
+        entry.published(comment.created_at)
+        entry.updated(comment.edited_at or comment.created_at)
+        entry.content(comment.body_html, type="html")  # already sanitized at write time
+    return Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
+
+
+@bp.get("/articles/<slug>/comments.atom")
+def article_comments(slug: str):
+    try:
+        article: Article = articles.get_article(slug)
+    except DomainError as exc:
+        abort(exc.status, exc.message)
+    return _atom(
+        url_for("feeds.article_comments", slug=slug, _external=True),
+        f"Comments on “{article.title}”",
+        url_for("site.article", slug=slug, _anchor="discussion", _external=True),
+        _visible_comments(Comment.article_id == article.id),
+    )
+
+
+@bp.get("/users/<username>/comments.atom")
+def user_comments(username: str):
+    user = db.session.execute(
+        select(User).where(User.username_key == username.lower(), User.deleted_at.is_(None))
+    ).scalar_one_or_none()
+    if user is None:
+        abort(404, "No one by that name has an account here.")
+    return _atom(
+        url_for("feeds.user_comments", username=user.username, _external=True),
+        f"Comments by {user.name}",
+        url_for("site.profile", username=user.username, _external=True),
+        _visible_comments(Comment.author_id == user.id),
+    )
+
+
+@bp.get("/comments.atom")
+def site_comments():
+    return _atom(
+        url_for("feeds.site_comments", _external=True),
+        "Newest comments",
+        url_for("site.index", _external=True),
+        _visible_comments(),
+    )

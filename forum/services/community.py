@@ -1,0 +1,151 @@
+"""Helpful votes, pinned comments and following discussions."""
+
+from sqlalchemy import func, select, update
+
+from forum.extensions import db
+from forum.models import Article, Comment, CommentStatus, Follow, User, Vote, utcnow
+from forum.services import permissions
+from forum.services.errors import Conflict, Forbidden, NotAllowed
+
+# --- votes ----------------------------------------------------------------------------------
+
+
+def vote(user: User, comment: Comment) -> Comment:
+    """Mark a comment helpful, once; never one's own."""
+    if comment.author_id == user.id:
+        raise Forbidden("You can't vote for your own comment.")
+    if comment.status is not CommentStatus.VISIBLE:
+        raise Conflict("That comment isn't shown, so it can't be voted on.")
+    if _vote_of(user, comment) is not None:
+        raise Conflict("You have already marked this comment helpful.")
+    db.session.add(Vote(comment_id=comment.id, user_id=user.id))
+    # In SQL, not Python: two votes at the same moment must both count.
+    db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id)
+        .values(helpful_count=Comment.helpful_count + 1)
+    )
+    db.session.commit()
+    db.session.refresh(comment)
+    return comment
+
+
+def unvote(user: User, comment: Comment) -> Comment:
+    """Take back a helpful vote."""
+    existing = _vote_of(user, comment)
+    if existing is None:
+        raise Conflict("You haven't marked this comment helpful.")
+    db.session.delete(existing)
+    db.session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id)
+        .values(helpful_count=Comment.helpful_count - 1)
+    )
+    db.session.commit()
+    db.session.refresh(comment)
+    return comment
+
+
+def _vote_of(user: User, comment: Comment) -> Vote | None:
+    return db.session.execute(
+        select(Vote).where(Vote.comment_id == comment.id, Vote.user_id == user.id)
+    ).scalar_one_or_none()
+
+
+def voted_ids(user: User | None, comment_ids: list[int]) -> set[int]:
+    """Which of ``comment_ids`` this user marked helpful (one query)."""
+    if user is None or not comment_ids:
+        return set()
+    return set(
+        db.session.execute(
+            select(Vote.comment_id).where(Vote.user_id == user.id, Vote.comment_id.in_(comment_ids))
+        ).scalars()
+    )
+
+
+def helpful_votes_received(user: User) -> int:
+    """Helpful votes on the user's visible comments."""
+    return db.session.execute(
+        select(func.coalesce(func.sum(Comment.helpful_count), 0)).where(
+            Comment.author_id == user.id, Comment.status == CommentStatus.VISIBLE
+        )
+    ).scalar_one()
+
+
+# --- pins -----------------------------------------------------------------------------------
+
+
+def can_pin(user: User | None, article: Article) -> bool:
+    return permissions.is_article_author(user, article) or permissions.is_moderator(user)
+
+
+def pin(user: User, comment: Comment, article: Article | None = None) -> Comment:
+    """Pin a top-level comment to the top of its discussion; it replaces an earlier pin."""
+    if article is not None and comment.article_id != article.id:
+        raise NotAllowed("That comment belongs to another article.")
+    article = comment.article
+    if not can_pin(user, article):
+        raise Forbidden("Only the article's author or a moderator can pin comments.")
+    if comment.parent_id is not None:
+        raise NotAllowed("Only top-level comments can be pinned.")
+    if comment.status is not CommentStatus.VISIBLE:
+        raise Conflict("Only visible comments can be pinned.")
+    if comment.pinned_at is not None:
+        raise Conflict("That comment is already pinned.")
+    for other in db.session.execute(
+        select(Comment).where(Comment.article_id == article.id, Comment.pinned_at.is_not(None))
+    ).scalars():
+        other.pinned_at = other.pinned_by_id = None
+    comment.pinned_at, comment.pinned_by = utcnow(), user
+    db.session.commit()
+    return comment
+
+
+def unpin(user: User, comment: Comment) -> Comment:
+    if not can_pin(user, comment.article):
+        raise Forbidden("Only the article's author or a moderator can unpin comments.")
+    if comment.pinned_at is None:
+        raise Conflict("That comment isn't pinned.")
+    comment.pinned_at = comment.pinned_by_id = None
+    db.session.commit()
+    return comment
+
+
+# --- follows --------------------------------------------------------------------------------
+
+
+def is_following(user: User | None, article: Article) -> bool:
+    if user is None:
+        return False
+    return (
+        db.session.execute(
+            select(Follow.id).where(Follow.article_id == article.id, Follow.user_id == user.id)
+        ).first()
+        is not None
+    )
+
+
+def add_follow(user: User, article: Article) -> bool:
+    """Follow without committing (used inside other use cases); True if newly followed."""
+    if is_following(user, article):
+        return False
+    db.session.add(Follow(article_id=article.id, user_id=user.id))
+    return True
+
+
+def follow(user: User, article: Article) -> None:
+    if article.discussion_locked:
+        raise Forbidden("This discussion is locked, so there is nothing new to follow.")
+    if not add_follow(user, article):
+        raise Conflict("You already follow this discussion.")
+    db.session.commit()
+
+
+def unfollow(user: User, article: Article) -> None:
+    existing = db.session.execute(
+        select(Follow).where(Follow.article_id == article.id, Follow.user_id == user.id)
+    ).scalar_one_or_none()
+    if existing is None:
+        raise Conflict("You don't follow this discussion.")
+    db.session.delete(existing)
+    db.session.commit()

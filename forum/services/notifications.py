@@ -1,0 +1,152 @@
+"""Notifications: who hears about what, created once, never for one's own actions, and
+never about a comment readers can't see (pending or hidden comments notify when approved)."""
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from forum.extensions import db
+from forum.models import (
+    Comment,
+    CommentStatus,
+    EmailPreference,
+    Follow,
+    Notification,
+    NotificationKind,
+    User,
+    utcnow,
+)
+
+
+def _wants_email(user: User) -> bool:
+    return (
+        user.email_preference is not EmailPreference.NONE
+        and bool(user.email)
+        and user.email_confirmed
+        and user.deleted_at is None
+    )
+
+
+def _add(
+    user: User,
+    kind: NotificationKind,
+    comment: Comment | None,
+    actor: User | None,
+    detail: str = "",
+) -> Notification:
+    note = Notification(
+        user_id=user.id,
+        kind=kind,
+        comment_id=comment.id if comment else None,
+        article_id=comment.article_id if comment else None,
+        actor_id=actor.id if actor else None,
+        detail=detail[:500],
+        email_due=_wants_email(user),
+    )
+    db.session.add(note)
+    return note
+
+
+def notify_new_comment(comment: Comment, mentioned: dict[str, User]) -> list[Notification]:
+    """Tell the people concerned about a newly visible comment, each person once, with the
+    most specific reason: a reply to you, then a mention, then your article, then a follow.
+
+    Adds to the session; the caller commits (it's part of posting or approving)."""
+    if comment.status is not CommentStatus.VISIBLE:
+        return []
+    author = comment.author
+    already = set(
+        db.session.execute(
+            select(Notification.user_id).where(
+                Notification.comment_id == comment.id,
+                Notification.kind.in_(
+                    [
+                        NotificationKind.REPLY,
+                        NotificationKind.MENTION,
+                        NotificationKind.ARTICLE_COMMENT,
+                        NotificationKind.FOLLOWED,
+                    ]
+                ),
+            )
+        ).scalars()
+    )
+    already.add(author.id)  # never for your own comment
+    made: list[Notification] = []
+
+    def notify(user: User | None, kind: NotificationKind) -> None:
+        if user is None or user.id in already or user.deleted_at is not None:
+            return
+        already.add(user.id)
+        made.append(_add(user, kind, comment, author))
+
+    if comment.parent_id is not None:
+        parent = db.session.get(Comment, comment.parent_id)
+        if parent is not None and parent.status is CommentStatus.VISIBLE:
+            notify(parent.author, NotificationKind.REPLY)
+    for user in mentioned.values():
+        notify(user, NotificationKind.MENTION)
+    article = comment.article
+    if comment.parent_id is None:
+        notify(article.author, NotificationKind.ARTICLE_COMMENT)
+    followers = db.session.execute(
+        select(User).join(Follow, Follow.user_id == User.id).where(Follow.article_id == article.id)
+    ).scalars()
+    for user in followers:
+        notify(user, NotificationKind.FOLLOWED)
+    return made
+
+
+def notify_moderated(
+    comment: Comment, kind: NotificationKind, moderator: User, detail: str
+) -> None:
+    """Tell a comment's author that a moderator hid or restored it (or decided an appeal)."""
+    if comment.author_id == moderator.id:
+        return
+    _add(comment.author, kind, comment, moderator, detail)
+
+
+def unread_count(user: User) -> int:
+    return db.session.execute(
+        select(func.count(Notification.id)).where(
+            Notification.user_id == user.id, Notification.read_at.is_(None)
+        )
+    ).scalar_one()
+
+
+def page_for(user: User, page: int, per_page: int):
+    """The user's notifications, newest first, paged (old ones are kept)."""
+    query = (
+        select(Notification)
+        .options(
+            joinedload(Notification.actor),
+            joinedload(Notification.comment),
+            joinedload(Notification.article),
+        )
+        .where(Notification.user_id == user.id)
+        .order_by(Notification.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def mark_read(user: User, notification_id: int) -> bool:
+    """Mark one of the user's notifications read; False if it isn't theirs or doesn't exist."""
+    result = db.session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.user_id == user.id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount > 0
+
+
+def mark_all_read(user: User) -> int:
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount
