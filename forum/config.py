@@ -11,6 +11,10 @@ class DefaultConfig:
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
 
+    # How many reverse proxies sit in front (nginx = 1): their X-Forwarded-For/-Proto are
+    # trusted for the client address (rate limits) and HTTPS (secure cookies, HSTS).
+    TRUSTED_PROXIES = 0
+
     # Requests larger than this get 413 before any view runs.
     MAX_CONTENT_LENGTH = 64 * 1024
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from forum.extensions import db
 from forum.models import Comment, Role, utcnow
-from forum.services import accounts, articles, moderation, threads
+from forum.services import accounts, articles, community, moderation, threads
 
 CONTENT_DIR = Path(__file__).parent / "demo_content"
 FEATURED_SLUG = "exosomes-cellular-messengers"
@@ -115,3 +115,12 @@ def _discussions(sanitizer: str) -> None:
     rude = say("ben", "Anyone who believes this stuff is an idiot.", hours_ago=4)
     moderation.report_comment(people["chioma"], rude, "abuse", "Name-calling.")
     moderation.hide_comment(people["theo"], rude, "abuse", "Personal attack; first warning.")
+
+    # Community: a pinned question, helpful votes, a mention; the readers' notifications
+    # (replies, the mention, followed discussions) are created by the services above.
+    say("chioma", "@ada the size column is my favourite part too.", d, 2)
+    community.pin(people["mara"], q)
+    for voter in ("ada", "chioma", "dev"):
+        community.vote(people[voter], a)
+    community.vote(people["ben"], d)
+    community.vote(people["mara"], q)
