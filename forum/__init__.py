@@ -1,6 +1,8 @@
 """forum: threaded discussions under the articles of a publisher's site."""
 
+import os
 import secrets
+import time
 from pathlib import Path
 
 from flask import Flask
@@ -65,12 +67,24 @@ def _resolve_config(app: Flask) -> None:
 
 
 def _instance_secret_key(instance: Path) -> str:
-    """The secret key kept in the instance folder, generated on first use."""
+    """The secret key kept in the instance folder, generated on first use.
+
+    Created with O_EXCL, so two workers starting at once can't both write one; the loser
+    waits for the winner's key rather than ever using an empty one."""
     key_file = instance / "secret_key"
-    if not key_file.exists():
-        key_file.touch(mode=0o600)
-        key_file.write_text(secrets.token_hex(32))
-    return key_file.read_text().strip()
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            key = key_file.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.1)
+        raise RuntimeError(f"{key_file} is empty; delete it to have a new key made") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
 
 
 def _init_extensions(app: Flask) -> None:

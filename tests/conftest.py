@@ -8,6 +8,9 @@ import time
 from itertools import count
 
 import pytest
+from flask import has_app_context
+from flask.globals import app_ctx
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from forum import create_app
@@ -47,6 +50,26 @@ def _reset_schema() -> None:
     db.create_all()
 
 
+class PerRequestGlobalsClient(FlaskClient):
+    """A test client whose every request gets its own ``flask.g``, as in production.
+
+    The ``app`` fixture keeps an app context pushed for the whole test, and Flask reuses a
+    pushed context for requests, so ``g`` (where Flask-Login caches the current user and
+    Flask-WTF the CSRF token) would otherwise carry over from one request, and from one
+    client, to the next. The database session stays shared, which tests rely on."""
+
+    def open(self, *args, **kwargs):
+        if not has_app_context():
+            return super().open(*args, **kwargs)
+        context = app_ctx._get_current_object()
+        saved = context.g
+        context.g = self.application.app_ctx_globals_class()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            context.g = saved
+
+
 @pytest.fixture
 def app_factory(tmp_path):
     """Build apps with extra settings; each gets the same fresh database."""
@@ -54,6 +77,7 @@ def app_factory(tmp_path):
 
     def build(**overrides):
         app = create_app({**base_config(tmp_path), **overrides})
+        app.test_client_class = PerRequestGlobalsClient
         with app.app_context():
             if not made:
                 _reset_schema()
