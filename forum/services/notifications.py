@@ -1,7 +1,7 @@
 """Notifications: who hears about what, created once, never for one's own actions, and
 never about a comment readers can't see (pending or hidden comments notify when approved)."""
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -104,10 +104,30 @@ def notify_moderated(
     _add(comment.author, kind, comment, moderator, detail)
 
 
+# Notifications about someone's comment; they disappear while that comment isn't visible
+# (hidden, pending or deleted comments stay out of everything readers can reach).
+ABOUT_A_COMMENT = (
+    NotificationKind.REPLY,
+    NotificationKind.MENTION,
+    NotificationKind.FOLLOWED,
+    NotificationKind.ARTICLE_COMMENT,
+)
+
+
+def _shown_to_reader():
+    """SQL condition: the notification is not about a comment readers can't see."""
+    visible_comment = (
+        select(Comment.id)
+        .where(Comment.id == Notification.comment_id, Comment.status == CommentStatus.VISIBLE)
+        .exists()
+    )
+    return or_(Notification.kind.not_in(ABOUT_A_COMMENT), visible_comment)
+
+
 def unread_count(user: User) -> int:
     return db.session.execute(
         select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None)
+            Notification.user_id == user.id, Notification.read_at.is_(None), _shown_to_reader()
         )
     ).scalar_one()
 
@@ -121,7 +141,7 @@ def page_for(user: User, page: int, per_page: int):
             joinedload(Notification.comment),
             joinedload(Notification.article),
         )
-        .where(Notification.user_id == user.id)
+        .where(Notification.user_id == user.id, _shown_to_reader())
         .order_by(Notification.id.desc())
     )
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
