@@ -107,11 +107,14 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from forum.auth.views import bp as auth_bp
+    from forum.authoring.views import bp as authoring_bp
     from forum.community.views import bp as community_bp
     from forum.discussion.views import bp as discussion_bp
     from forum.feeds.views import bp as feeds_bp
+    from forum.mailing.views import bp as mailing_bp
     from forum.moderation.views import bp as moderation_bp
     from forum.site.views import bp as site_bp
+    from forum.your_data.views import bp as your_data_bp
 
     app.register_blueprint(site_bp)
     app.register_blueprint(auth_bp)
@@ -119,3 +122,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(community_bp)
     app.register_blueprint(feeds_bp)
+    app.register_blueprint(mailing_bp)
+    app.register_blueprint(authoring_bp)
+    app.register_blueprint(your_data_bp)

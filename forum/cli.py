@@ -1,5 +1,6 @@
 """Command-line interface: ``flask --app forum users|articles|comments|demo ...``."""
 
+import fcntl
 import sys
 from pathlib import Path
 
@@ -8,8 +9,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from forum.extensions import db
+from forum.mailing.links import EmailLinks
 from forum.models import Role
-from forum.services import accounts, articles, moderation, rendering
+from forum.services import accounts, articles, mail, moderation, rendering
 from forum.services.errors import DomainError, ValidationFailed
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
@@ -136,9 +138,44 @@ def rerender(batch_size: int):
     click.echo(f"{total} bodies re-rendered, {changed} changed.")
 
 
+notifications_cli = AppGroup("notifications", help="Send notification emails.")
+
+
+@notifications_cli.command("send")
+@click.option("--limit", default=500, show_default=True, type=int, help="Most emails per run.")
+def send_notifications(limit: int):
+    """Turn due notifications into emails (each at once, or a daily digest when the last is
+    24 hours old), then send every queued email that is due, retrying failed ones.
+
+    Run it every minute (cron or a systemd timer); overlapping runs skip themselves."""
+    try:
+        settings = mail.MailSettings.from_config(current_app.config)
+        links = EmailLinks.for_app(current_app)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if not settings.enabled:
+        click.echo("Email is off (FORUM_MAIL_SERVER is not set); nothing to send.")
+        return
+    lock_path = Path(current_app.instance_path) / "notifications-send.lock"
+    with open(lock_path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            click.echo("Another `notifications send` is running; this run skips.")
+            return
+        queued = mail.queue_due_notifications(links)
+        report = mail.send_outgoing(settings, limit=limit)
+    click.echo(
+        f"Queued {queued.immediate} notification email(s) and {queued.digests} digest(s). "
+        f"Sent {report.sent}, failed {report.failed} (gave up on {report.gave_up}), "
+        f"{report.waiting} waiting to be retried."
+    )
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the app's ``flask`` CLI."""
     app.cli.add_command(users_cli)
     app.cli.add_command(articles_cli)
     app.cli.add_command(comments_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(notifications_cli)

@@ -39,6 +39,7 @@ class DefaultConfig:
     # Discussion
     SANITIZER = "bleach"
     COMMENT_MAX_LENGTH = 10_000
+    ARTICLE_MAX_LENGTH = 100_000
     EDIT_WINDOW_MINUTES = 60
     THREADS_PER_PAGE = 50
     MAX_DISPLAY_DEPTH = 6
@@ -63,6 +64,27 @@ class DefaultConfig:
     MODERATION_PAGE_SIZE = 25
     PROFILE_PAGE_SIZE = 20
     NOTIFICATIONS_PAGE_SIZE = 30
+
+    # Email. Nothing is sent unless MAIL_SERVER is set. Links in emails are built from
+    # BASE_URL (never from a request's Host header), also by CLI commands.
+    BASE_URL = "http://127.0.0.1:5000"
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_USE_TLS = False  # STARTTLS (usually port 587)
+    MAIL_USE_SSL = False  # TLS from the start (usually port 465)
+    MAIL_SENDER = "Forum <forum@localhost>"
+    MAIL_TIMEOUT = 10  # seconds
+    MAIL_MAX_ATTEMPTS = 5  # then the email is given up (retries at 1, 5, 25, 125 minutes)
+    # Also try to send a page's emails (confirmations, resets) in a thread after the response.
+    MAIL_SEND_IN_BACKGROUND = True
+    EMAIL_CONFIRM_HOURS = 48
+    UNSUBSCRIBE_LINK_DAYS = 90
+    PASSWORD_RESET_MINUTES = 60
+    RATELIMIT_RESET_REQUEST = "5 per minute;20 per hour"
+    RATELIMIT_RESET_REQUEST_ADDRESS = "3 per hour"
+    RATELIMIT_EMAIL_CHANGE = "5 per hour"  # address changes and confirmation links, per account
 
 
 def session_lifetime(hours: int) -> timedelta:

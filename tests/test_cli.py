@@ -289,7 +289,7 @@ def test_a_clash_with_an_article_already_imported_rolls_back_the_whole_batch(
     first = write(tmp_path, "a.md", article_text())
     assert run(runner, "articles", "import", str(first)).exit_code == 0
     folder = tmp_path / "later"
-    good = write(folder, "a.md", article_text(title="New", slug="new", series="Other Series"))
+    good = write(folder, "a.md", article_text(title="New", slug="fresh", series="Other Series"))
     clash = write(folder, "b.md", article_text(title="Clash", slug="clash", position=1))
     result = run(runner, "articles", "import", str(good), str(clash))
     assert result.exit_code != 0

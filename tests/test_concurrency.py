@@ -109,10 +109,10 @@ def _wait_until_serving(base: str, server: subprocess.Popen, log: Path, requests
         if server.poll() is not None:
             pytest.fail(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
         try:
-            if requests.get(f"{base}/", timeout=2).status_code == 200:
+            if requests.get(f"{base}/", timeout=10).status_code == 200:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # still starting (a busy machine can take a while)
         time.sleep(0.2)
     pytest.fail(f"gunicorn did not answer within {STARTUP_TIMEOUT} s:\n{log.read_text()}")
 

@@ -17,6 +17,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from forum.auth.forms import ChangePasswordForm, LoginForm, PostOnlyForm, RegisterForm
 from forum.auth.redirects import safe_next
 from forum.extensions import limiter, login_manager
+from forum.mailing import outbox
 from forum.services import accounts, spam
 from forum.services.errors import NotAllowed, ValidationFailed
 
@@ -93,6 +94,8 @@ def register():
         else:
             _start_session(user)
             flash(f"Welcome, {user.name}! Your account is ready.", "success")
+            if outbox.ask_to_confirm(user):
+                flash(f"We've emailed {user.email} a link to confirm your address.", "info")
             return redirect(safe_next(request.args.get("next")) or url_for("site.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status
@@ -150,6 +153,7 @@ def account():
         else:
             # Other sessions are now invalid; keep this one by logging in afresh.
             _start_session(user)
+            outbox.tell_password_changed(user)
             flash("Your password is changed. Other devices have been logged out.", "success")
             return redirect(url_for("auth.account"))
     status = 400 if request.method == "POST" else 200

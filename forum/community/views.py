@@ -1,5 +1,7 @@
 """Votes, pins, follows and notifications."""
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -26,8 +28,11 @@ def _user():
     return current_user._get_current_object()
 
 
-def _do(action, success: str, back: str):
-    """Check the CSRF token, run ``action``, and return to where the button was."""
+def _do(action, success: str, back: str | Callable[[], str]):
+    """Check the CSRF token, run ``action``, and return to where the button was.
+
+    ``back`` may be a function, called after the action: pinning moves a thread to the
+    first page, so the comment's address is known only once it is pinned (or unpinned)."""
     if not PostOnlyForm().validate_on_submit():
         abort(400, "The form was incomplete; please try again.")
     try:
@@ -35,7 +40,7 @@ def _do(action, success: str, back: str):
     except DomainError as exc:
         abort(exc.status, exc.message)
     flash(success, "success")
-    return redirect(safe_next(request.form.get("next")) or back)
+    return redirect(safe_next(request.form.get("next")) or (back() if callable(back) else back))
 
 
 @bp.post("/comments/<int:comment_id>/vote")
@@ -66,7 +71,7 @@ def pin(comment_id: int):
     return _do(
         lambda: community.pin(_user(), comment, article),
         "Pinned to the top of the discussion.",
-        comment_url(comment),
+        lambda: comment_url(comment),
     )
 
 
@@ -74,7 +79,7 @@ def pin(comment_id: int):
 @login_required
 def unpin(comment_id: int):
     comment = load_comment(comment_id)
-    return _do(lambda: community.unpin(_user(), comment), "Unpinned.", comment_url(comment))
+    return _do(lambda: community.unpin(_user(), comment), "Unpinned.", lambda: comment_url(comment))
 
 
 def _article(slug: str):

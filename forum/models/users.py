@@ -90,6 +90,16 @@ class User(UserMixin, db.Model):
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
+    @property
+    def wants_notification_email(self) -> bool:
+        """Opted in to notification emails, with an address they confirmed."""
+        return (
+            self.email_preference is not EmailPreference.NONE
+            and bool(self.email)
+            and self.email_confirmed
+            and self.deleted_at is None
+        )
+
     def is_suspended(self, now: datetime | None = None) -> bool:
         """Whether a suspension is in force at ``now``."""
         return self.suspended_until is not None and self.suspended_until > (now or utcnow())

@@ -35,13 +35,19 @@ def _moderators_only():
         return current_app.login_manager.unauthorized()
     if not permissions.is_moderator(current_user):
         abort(403, "Only moderators can do that.")
+    if current_user.is_suspended():
+        abort(403, "Your account is suspended, so you can't moderate.")
     return None
 
 
 @bp.app_context_processor
 def _queue_count():
     """The open-reports count in moderators' navigation (one query, moderators only)."""
-    if current_user.is_authenticated and permissions.is_moderator(current_user):
+    if (
+        current_user.is_authenticated
+        and permissions.is_moderator(current_user)
+        and not current_user.is_suspended()
+    ):
         return {"open_report_count": moderation.open_report_count()}
     return {}
 

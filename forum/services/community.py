@@ -1,6 +1,7 @@
 """Helpful votes, pinned comments and following discussions."""
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, Follow, User, Vote, utcnow
@@ -8,6 +9,8 @@ from forum.services import permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 
 # --- votes ----------------------------------------------------------------------------------
+
+_ALREADY_VOTED = "You have already marked this comment helpful."
 
 
 def vote(user: User, comment: Comment) -> Comment:
@@ -17,25 +20,33 @@ def vote(user: User, comment: Comment) -> Comment:
     if comment.status is not CommentStatus.VISIBLE:
         raise Conflict("That comment isn't shown, so it can't be voted on.")
     if _vote_of(user, comment) is not None:
-        raise Conflict("You have already marked this comment helpful.")
-    db.session.add(Vote(comment_id=comment.id, user_id=user.id))
-    # In SQL, not Python: two votes at the same moment must both count.
-    db.session.execute(
-        update(Comment)
-        .where(Comment.id == comment.id)
-        .values(helpful_count=Comment.helpful_count + 1)
-    )
-    db.session.commit()
+        raise Conflict(_ALREADY_VOTED)
+    try:
+        db.session.add(Vote(comment_id=comment.id, user_id=user.id))
+        # In SQL, not Python: two votes at the same moment must both count.
+        db.session.execute(
+            update(Comment)
+            .where(Comment.id == comment.id)
+            .values(helpful_count=Comment.helpful_count + 1)
+        )
+        db.session.commit()
+    except IntegrityError:
+        # The same reader's other request (a double click) voted after our check.
+        db.session.rollback()
+        raise Conflict(_ALREADY_VOTED) from None
     db.session.refresh(comment)
     return comment
 
 
 def unvote(user: User, comment: Comment) -> Comment:
     """Take back a helpful vote."""
-    existing = _vote_of(user, comment)
-    if existing is None:
+    # The DELETE says whether there was a vote to take back; a check before it could pass
+    # for two requests at once, and the count would then lose two.
+    removed = db.session.execute(
+        delete(Vote).where(Vote.comment_id == comment.id, Vote.user_id == user.id)
+    ).rowcount
+    if not removed:
         raise Conflict("You haven't marked this comment helpful.")
-    db.session.delete(existing)
     db.session.execute(
         update(Comment)
         .where(Comment.id == comment.id)
@@ -113,6 +124,8 @@ def unpin(user: User, comment: Comment) -> Comment:
 
 # --- follows --------------------------------------------------------------------------------
 
+_ALREADY_FOLLOWING = "You already follow this discussion."
+
 
 def is_following(user: User | None, article: Article) -> bool:
     if user is None:
@@ -137,8 +150,13 @@ def follow(user: User, article: Article) -> None:
     if article.discussion_locked:
         raise Forbidden("This discussion is locked, so there is nothing new to follow.")
     if not add_follow(user, article):
-        raise Conflict("You already follow this discussion.")
-    db.session.commit()
+        raise Conflict(_ALREADY_FOLLOWING)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same reader's other request followed after our check.
+        db.session.rollback()
+        raise Conflict(_ALREADY_FOLLOWING) from None
 
 
 def unfollow(user: User, article: Article) -> None:

@@ -37,8 +37,12 @@ def _log(actor: User, action: ModAction, *, reason: str = "", note: str = "", **
 
 
 def _require_moderator(actor: User) -> None:
+    """Staff act only while their own account is in good standing: a suspended moderator
+    (only admins suspend moderators) keeps the role but not the powers."""
     if not permissions.is_moderator(actor):
         raise Forbidden("Only moderators can do that.")
+    if actor.is_suspended():
+        raise Forbidden("Your account is suspended, so you can't moderate.")
 
 
 def parse_reason(value: str | None, field: str = "reason") -> HideReason:
@@ -62,6 +66,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
         raise Conflict(f"Only visible comments can be hidden; this one is {comment.status.value}.")
     now = utcnow()
     comment.status = CommentStatus.HIDDEN
+    comment.pinned_at = comment.pinned_by_id = None  # a hidden comment can't lead the page
     comment.hidden_at, comment.hidden_by = now, actor
     comment.hidden_reason, comment.hidden_note = category.value, (note or "").strip()[:500]
     _resolve_reports(comment, actor, ReportStatus.ACTIONED, now)
@@ -162,7 +167,7 @@ def _resolve_reports(comment: Comment, actor: User, status: ReportStatus, now: d
 
 
 def open_report_count() -> int:
-    """Comments with open reports, plus pending comments and open appeals: the queue's size."""
+    """How many comments have open reports (the count in moderators' navigation)."""
     reported = db.session.execute(
         select(func.count(func.distinct(Report.comment_id))).where(
             Report.status == ReportStatus.OPEN
@@ -434,6 +439,7 @@ def unlock_article(actor: User, article: Article, reason: str = "") -> Article:
 
 def suspend_user(actor: User, target: User, days: int | None, reason: str) -> User:
     """Suspend for ``days`` days, or indefinitely when ``days`` is None."""
+    _require_moderator(actor)
     if target.id == actor.id:
         raise Forbidden("You can't suspend yourself.")
     if not permissions.can_suspend(actor, target):
@@ -452,6 +458,7 @@ def suspend_user(actor: User, target: User, days: int | None, reason: str) -> Us
 
 
 def unsuspend_user(actor: User, target: User, reason: str = "") -> User:
+    _require_moderator(actor)
     if not permissions.can_suspend(actor, target):
         raise Forbidden("You can't change that account.")
     if not target.is_suspended():

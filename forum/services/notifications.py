@@ -1,29 +1,19 @@
 """Notifications: who hears about what, created once, never for one's own actions, and
 never about a comment readers can't see (pending or hidden comments notify when approved)."""
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
 from forum.models import (
     Comment,
     CommentStatus,
-    EmailPreference,
     Follow,
     Notification,
     NotificationKind,
     User,
     utcnow,
 )
-
-
-def _wants_email(user: User) -> bool:
-    return (
-        user.email_preference is not EmailPreference.NONE
-        and bool(user.email)
-        and user.email_confirmed
-        and user.deleted_at is None
-    )
 
 
 def _add(
@@ -40,17 +30,20 @@ def _add(
         article_id=comment.article_id if comment else None,
         actor_id=actor.id if actor else None,
         detail=detail[:500],
-        email_due=_wants_email(user),
+        email_due=user.wants_notification_email,
     )
     db.session.add(note)
     return note
 
 
-def notify_new_comment(comment: Comment, mentioned: dict[str, User]) -> list[Notification]:
+def notify_new_comment(
+    comment: Comment, mentioned: dict[str, User], *, mentions_only: bool = False
+) -> list[Notification]:
     """Tell the people concerned about a newly visible comment, each person once, with the
     most specific reason: a reply to you, then a mention, then your article, then a follow.
 
-    Adds to the session; the caller commits (it's part of posting or approving)."""
+    ``mentions_only`` is for an edit: people newly @mentioned hear about it, nobody else is
+    told again. Adds to the session; the caller commits (it's part of posting or approving)."""
     if comment.status is not CommentStatus.VISIBLE:
         return []
     author = comment.author
@@ -78,12 +71,14 @@ def notify_new_comment(comment: Comment, mentioned: dict[str, User]) -> list[Not
         already.add(user.id)
         made.append(_add(user, kind, comment, author))
 
-    if comment.parent_id is not None:
+    if comment.parent_id is not None and not mentions_only:
         parent = db.session.get(Comment, comment.parent_id)
         if parent is not None and parent.status is CommentStatus.VISIBLE:
             notify(parent.author, NotificationKind.REPLY)
     for user in mentioned.values():
         notify(user, NotificationKind.MENTION)
+    if mentions_only:
+        return made
     article = comment.article
     if comment.parent_id is None:
         notify(article.author, NotificationKind.ARTICLE_COMMENT)
@@ -98,9 +93,19 @@ def notify_new_comment(comment: Comment, mentioned: dict[str, User]) -> list[Not
 def notify_moderated(
     comment: Comment, kind: NotificationKind, moderator: User, detail: str
 ) -> None:
-    """Tell a comment's author that a moderator hid or restored it (or decided an appeal)."""
+    """Tell a comment's author that a moderator hid or restored it (or decided an appeal).
+
+    A comment can be hidden, shown and hidden again; the newest notice of a kind replaces
+    the earlier one (one per person, comment and kind), so it comes first, unread."""
     if comment.author_id == moderator.id:
         return
+    db.session.execute(
+        delete(Notification).where(
+            Notification.user_id == comment.author_id,
+            Notification.comment_id == comment.id,
+            Notification.kind == kind,
+        )
+    )
     _add(comment.author, kind, comment, moderator, detail)
 
 

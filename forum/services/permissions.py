@@ -96,3 +96,18 @@ def can_change_role(user: User | None, target: User) -> bool:
 
 def is_article_author(user: User | None, article: Article) -> bool:
     return _is_user(user) and article.author_id == user.id
+
+
+def has_author_desk(user: User | None) -> bool:
+    """Authors, moderators and admins have an author's desk (even while suspended)."""
+    return _is_user(user) and user.role in (Role.AUTHOR, Role.MODERATOR, Role.ADMIN)
+
+
+def can_write_articles(user: User | None) -> bool:
+    """Authors, moderators and admins write articles, unless they are suspended."""
+    return has_author_desk(user) and not user.is_suspended()
+
+
+def can_edit_article(user: User | None, article: Article) -> bool:
+    """Authors edit their own articles; moderators and admins edit any article."""
+    return can_write_articles(user) and (article.author_id == user.id or is_moderator(user))

@@ -222,8 +222,11 @@ def edit_comment(
         )
     )
     comment.body_md = body
-    comment.body_html = render_body(body, settings.sanitizer)
+    mentioned = mentions.resolve(mentions.mentioned_names(body))
+    comment.body_html = render_markdown(body, settings.sanitizer, mentions=_spellings(mentioned))
     comment.edited_at = now
+    # People newly @mentioned by the edit hear about it; nobody else is told again.
+    notifications.notify_new_comment(comment, mentioned, mentions_only=True)
     db.session.commit()
     return comment
 

@@ -1,12 +1,9 @@
 """The publisher's pages: home, series, article, user profile."""
 
-from flask import Blueprint, abort, render_template
-from sqlalchemy import select
+from flask import Blueprint, abort, current_app, render_template, request
 
-from forum.discussion.page import render_article
-from forum.extensions import db
-from forum.models import User
-from forum.services import articles
+from forum.discussion.page import render_article, viewer
+from forum.services import articles, community, profiles
 from forum.services.errors import NotFound
 
 bp = Blueprint("site", __name__)
@@ -33,12 +30,24 @@ def series(slug: str):
 
 @bp.get("/users/<username>")
 def profile(username: str):
-    user = db.session.execute(
-        select(User).where(User.username_key == username.lower())
-    ).scalar_one_or_none()
-    if user is None:
-        abort(404, "No one by that name has an account here.")
-    return render_template("site/profile.html", profile=user)
+    """Role, join date, helpful votes received, and a page of their visible comments."""
+    try:
+        user = profiles.find_profile(username)
+    except NotFound as exc:
+        abort(404, exc.message)
+    page = request.args.get("page", "1")
+    comments = profiles.profile_comments(
+        user,
+        viewer(),
+        int(page) if page.isascii() and page.isdigit() else 1,
+        current_app.config["PROFILE_PAGE_SIZE"],
+    )
+    return render_template(
+        "site/profile.html",
+        profile=user,
+        comments=comments,
+        helpful=community.helpful_votes_received(user),
+    )
 
 
 @bp.get("/articles/<slug>")

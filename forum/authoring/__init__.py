@@ -1,0 +1,1 @@
+"""Authors' pages: writing and editing articles, and the author's desk."""

@@ -1,0 +1,204 @@
+"""Writing and editing articles in the browser, and the author's desk.
+
+The whole area sits behind one guard: logged-in authors, moderators and admins only. Each
+route then asks the finer question (may this person edit this article?), and the articles
+service asks it again."""
+
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+
+from forum.auth.forms import PostOnlyForm
+from forum.authoring.forms import ArticleForm
+from forum.models import Article, User
+from forum.services import articles, author_desk, permissions
+from forum.services.errors import DomainError, ValidationFailed
+from forum.services.sanitize import render_markdown
+
+bp = Blueprint("authoring", __name__)
+
+EDITOR_ENDPOINTS = {"authoring.new_article", "authoring.edit_article"}
+# An article is longer than a comment: the editor accepts a larger request than the site's
+# default. Set before the CSRF check reads the form (url_value_preprocessor runs first).
+EDITOR_MAX_REQUEST_BYTES = 2 * 1024 * 1024
+
+
+@bp.url_value_preprocessor
+def _allow_long_articles(endpoint: str | None, values: dict | None) -> None:
+    if endpoint in EDITOR_ENDPOINTS:
+        request.max_content_length = EDITOR_MAX_REQUEST_BYTES
+        request.max_form_memory_size = EDITOR_MAX_REQUEST_BYTES
+
+
+@bp.before_request
+def _authors_only():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if not permissions.has_author_desk(current_user):
+        abort(403, "Only authors, moderators and admins can write articles.")
+    return None
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _body_max() -> int:
+    return current_app.config["ARTICLE_MAX_LENGTH"]
+
+
+def _sanitizer() -> str:
+    return current_app.config["SANITIZER"]
+
+
+def _article_form(draft: articles.ArticleDraft | None = None) -> ArticleForm:
+    """The form, with the series to choose from; on GET, filled from ``draft``."""
+    if request.method == "GET" and draft is not None:
+        form = ArticleForm(
+            formdata=None,
+            title=draft.title,
+            slug=draft.slug,
+            summary=draft.summary,
+            body=draft.body,
+            series=str(draft.series_id) if draft.series_id else "",
+            position=draft.position,
+        )
+    else:
+        form = ArticleForm()
+    form.series.choices = [("", "No series")] + [
+        (str(series.id), series.title) for series in articles.all_series()
+    ]
+    return form
+
+
+def _draft_from(form: ArticleForm) -> articles.ArticleDraft:
+    raw_series = (form.series.data or "").strip()
+    return articles.ArticleDraft(
+        title=form.title.data or "",
+        slug=form.slug.data or "",
+        summary=form.summary.data or "",
+        body=form.body.data or "",
+        # An id that isn't a number is no series the service could find: -1 says so.
+        series_id=(int(raw_series) if raw_series.isascii() and raw_series.isdigit() else -1)
+        if raw_series
+        else None,
+        new_series=form.new_series.data or "",
+        position=form.position.data,
+    )
+
+
+def _show_errors(form: ArticleForm, error: ValidationFailed) -> None:
+    for name, message in error.errors.items():
+        field = getattr(form, name, None)
+        if field is None:
+            form.form_errors.append(message)
+        else:
+            field.errors = [*field.errors, message]
+
+
+def _editor(form: ArticleForm, article: Article | None, preview_html=None, status: int = 200):
+    return (
+        render_template(
+            "authoring/edit.html",
+            form=form,
+            article=article,
+            preview_html=preview_html,
+            body_max=_body_max(),
+        ),
+        status,
+    )
+
+
+def _handle(form: ArticleForm, article: Article | None, save):
+    """Preview, or save and go to the article; on a refusal, show the draft with its errors."""
+    if not form.validate_on_submit():
+        return _editor(form, article, status=400)
+    if form.preview.data:
+        if not (form.slug.data or "").strip() and (form.title.data or "").strip():
+            form.slug.data = articles.suggest_slug(form.title.data, article)
+        html = render_markdown(form.body.data or "", _sanitizer(), profile="article")
+        return _editor(form, article, preview_html=html)
+    try:
+        saved = save(_draft_from(form))
+    except ValidationFailed as exc:
+        _show_errors(form, exc)
+        return _editor(form, article, status=400)
+    except DomainError as exc:
+        abort(exc.status, exc.message)
+    flash("The article is saved." if article else "The article is published.", "success")
+    return redirect(url_for("site.article", slug=saved.slug))
+
+
+@bp.route("/articles/new", methods=["GET", "POST"])
+def new_article():
+    """Write a new article; it is published (and followed by its author) when saved."""
+    if not permissions.can_write_articles(current_user):
+        abort(403, "Your account is suspended, so you can't write articles now.")
+    form = _article_form(articles.ArticleDraft())
+    if request.method == "GET":
+        return _editor(form, None)
+    return _handle(
+        form,
+        None,
+        lambda draft: articles.create_article(
+            _user(), draft, sanitizer=_sanitizer(), body_max=_body_max()
+        ),
+    )
+
+
+@bp.route("/articles/<slug>/edit", methods=["GET", "POST"])
+def edit_article(slug: str):
+    """Edit an article: its author, or any moderator or admin."""
+    try:
+        article = articles.get_article(slug)
+    except DomainError as exc:
+        abort(exc.status, exc.message)
+    if not permissions.can_edit_article(current_user, article):
+        if current_user.is_suspended():
+            abort(403, "Your account is suspended, so you can't edit articles now.")
+        abort(403, "You can only edit your own articles.")
+    form = _article_form(articles.draft_of(article))
+    if request.method == "GET":
+        return _editor(form, article)
+    return _handle(
+        form,
+        article,
+        lambda draft: articles.update_article(
+            _user(), article, draft, sanitizer=_sanitizer(), body_max=_body_max()
+        ),
+    )
+
+
+@bp.get("/author")
+def desk():
+    """The author's articles with their counts, and the comments waiting for an answer."""
+    return render_template("authoring/desk.html", desk=author_desk.load_desk(_user()))
+
+
+def _parse_moment(value: str | None) -> datetime | None:
+    """The desk's load time sent back by the form; None if it isn't a timestamp."""
+    try:
+        moment = datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@bp.post("/author/seen")
+def mark_seen():
+    """Count everything shown on the desk as seen (up to when the desk was loaded)."""
+    if not PostOnlyForm().validate_on_submit():
+        abort(400, "The form was incomplete; please try again.")
+    author_desk.mark_seen(_user(), _parse_moment(request.form.get("until")))
+    flash("Everything on your desk is marked as seen.", "success")
+    return redirect(url_for("authoring.desk"))

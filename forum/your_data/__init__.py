@@ -1,0 +1,1 @@
+"""Your data: downloading everything you wrote, and deleting your account."""
