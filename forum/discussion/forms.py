@@ -23,3 +23,9 @@ class EditForm(FlaskForm):
     body = TextAreaField("Your comment")
     preview = SubmitField("Preview")
     submit = SubmitField("Save changes")
+
+
+class PreviewForm(FlaskForm):
+    """A draft sent for the live preview (the CSRF token is checked like any form's)."""
+
+    body = TextAreaField("Your comment")

@@ -5,7 +5,8 @@ from flask import current_app, render_template, request
 from flask_login import current_user
 
 from forum.discussion.forms import CommentForm
-from forum.models import Article
+from forum.extensions import db
+from forum.models import Article, Comment, utcnow
 from forum.services import articles, community, spam, threads
 
 
@@ -54,6 +55,35 @@ def render_article(
             voted=community.voted_ids(reader, discussion.comment_ids),
             following=community.is_following(reader, article),
             can_pin=community.can_pin(reader, article),
+            # The server's clock, so the script's "new since your last visit" needs no
+            # trust in the reader's clock.
+            rendered_at=utcnow(),
         ),
         status,
+    )
+
+
+def comment_node(comment: Comment, reader) -> threads.Node:
+    """``comment`` alone (no replies) as it appears to ``reader`` at its place in the tree.
+
+    The display level and the "replying to" name follow the same cap as a whole page."""
+    cap = max(settings().max_display_depth, 1)
+    level = min(comment.depth + 1, cap)
+    replying_to = None
+    if comment.depth + 1 > cap and comment.parent_id is not None:
+        replying_to = db.session.get(Comment, comment.parent_id).author
+    shown = threads.shown_as(comment, reader) or threads.Shown.DELETED_PLACEHOLDER
+    return threads.Node(comment=comment, shown=shown, level=level, replying_to=replying_to)
+
+
+def render_comment_fragment(comment: Comment) -> str:
+    """The comment's ``<li>`` rendered by the same macros as the page, for the viewer."""
+    reader = viewer()
+    return render_template(
+        "discussion/_fragment.html",
+        node=comment_node(comment, reader),
+        article=comment.article,
+        settings=settings(),
+        voted=community.voted_ids(reader, [comment.id]),
+        can_pin=community.can_pin(reader, comment.article),
     )

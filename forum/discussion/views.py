@@ -1,19 +1,46 @@
-"""Posting, replying, editing, deleting, permalinks and edit history."""
+"""Posting, replying, editing, deleting, permalinks and edit history.
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+The posting and editing views answer the page's script too: a request that asks for JSON
+(``Accept: application/json``) gets the rendered comment or the errors as JSON instead of a
+redirect or a page, so the discussion updates without a reload. Plain forms work as before,
+and the CSRF token is required either way."""
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from forum.auth.forms import PostOnlyForm
-from forum.discussion.forms import CommentForm, EditForm
-from forum.discussion.page import new_comment_form, render_article, settings, viewer
+from forum.discussion.forms import CommentForm, EditForm, PreviewForm
+from forum.discussion.page import (
+    new_comment_form,
+    render_article,
+    render_comment_fragment,
+    settings,
+    viewer,
+)
+from forum.errors import wants_json
 from forum.extensions import limiter
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
 from forum.services import articles, moderation, permissions, spam, threads
 from forum.services.errors import DomainError, NotAllowed
 from forum.services.sanitize import render_markdown
+from forum.services.text import strip_control_characters
 
 bp = Blueprint("discussion", __name__)
+
+# Live previews are requested as the reader types (debounced): generous, but bounded.
+PREVIEW_LIMIT = "120 per minute"
 
 
 def _account_key() -> str:
@@ -35,8 +62,40 @@ def _posting_limit() -> str:
 
 
 def fail(error: DomainError):
-    """Turn a domain error into the matching HTTP error page."""
+    """Turn a domain error into the matching HTTP error page (or JSON, for the script)."""
+    if wants_json():
+        abort(make_response(jsonify(errors={"form": [error.message]}), error.status))
     abort(error.status, error.message)
+
+
+def form_errors_json(form, status: int = 400):
+    """A refused form as JSON: ``{"errors": {"body": [...], "form": [...]}}``."""
+    found = form.errors
+    errors = {
+        name: list(messages)
+        for name, messages in found.items()
+        if messages and name not in (None, "csrf_token")
+    }
+    if form.form_errors:
+        errors["form"] = list(form.form_errors)
+    if "csrf_token" in found:
+        errors.setdefault("form", []).append("The form had expired; reload the page and try again.")
+    return jsonify(errors=errors or {"form": ["Please check the form."]}), status
+
+
+def comment_json(comment: Comment, message: str, status: int = 200):
+    """The comment's ``<li>`` as this viewer sees it, where it lives, and what to announce."""
+    return (
+        jsonify(
+            id=comment.id,
+            parent_id=comment.parent_id,
+            level=min(comment.depth + 1, max(settings().max_display_depth, 1)),
+            html=render_comment_fragment(comment),
+            url=comment_url(comment),
+            message=message,
+        ),
+        status,
+    )
 
 
 def comment_url(comment: Comment, *, sort: threads.Sort = threads.Sort.OLDEST, **extra) -> str:
@@ -70,7 +129,8 @@ def _spam_check(form: CommentForm) -> None:
 
 @bp.post("/articles/<slug>/comments")
 @login_required
-@limiter.limit(_posting_limit, key_func=_account_key)
+# One budget for comments and replies alike: alternating them mustn't double the rate.
+@limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key)
 def post(slug: str):
     try:
         article = articles.get_article(slug)
@@ -89,7 +149,7 @@ def post(slug: str):
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_posting_limit, key_func=_account_key, methods=["POST"])
+@limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key, methods=["POST"])
 def reply(comment_id: int):
     parent = load_comment(comment_id)
     if request.method == "GET":
@@ -127,6 +187,10 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
     user = viewer()
 
     def again(status: int, preview_html: str | None = None):
+        if wants_json():
+            if preview_html is not None:
+                return jsonify(html=preview_html), status
+            return form_errors_json(form, status)
         if parent is not None:
             return _render_reply(parent, form, preview_html, status)
         return render_article(article, form=form, preview_html=preview_html, status=status)
@@ -152,11 +216,30 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
         return again(400)
     except DomainError as exc:
         fail(exc)
-    flash(
-        "Your comment is posted." if comment.is_visible else "Your comment is waiting for review.",
-        "success",
+    message = (
+        "Your comment is posted." if comment.is_visible else "Your comment is waiting for review."
     )
+    if wants_json():
+        return comment_json(comment, message, 201)
+    flash(message, "success")
     return redirect(comment_url(comment))
+
+
+@bp.post("/comments/preview")
+@login_required
+@limiter.limit(PREVIEW_LIMIT, key_func=_account_key)
+def preview():
+    """A draft rendered by the same Markdown pipeline and sanitizer as a posted comment,
+    for the live preview under comment forms: ``{"html": ...}``. Changes nothing."""
+    form = PreviewForm()
+    if not form.validate_on_submit():
+        return form_errors_json(form)
+    body = strip_control_characters(form.body.data or "")
+    limit = settings().max_length
+    if len(body) > limit:
+        message = f"Comments can be at most {limit:,} characters; this one has {len(body):,}."
+        return jsonify(errors={"body": [message]}), 400
+    return jsonify(html=threads.render_body(body, settings().sanitizer))
 
 
 @bp.get("/comments/<int:comment_id>")
@@ -164,7 +247,7 @@ def permalink(comment_id: int):
     """Redirect to the page of the discussion holding the comment, at its anchor."""
     comment = load_comment(comment_id)
     if not threads.is_on_page(comment, viewer()):
-        abort(404, "That comment was deleted.")
+        abort(404, "That comment isn't available: it was deleted, or hasn't been approved yet.")
     sort = threads.Sort.parse(request.args.get("sort"))
     return redirect(comment_url(comment, sort=sort))
 
@@ -193,10 +276,16 @@ def edit(comment_id: int):
             except DomainError as exc:
                 fail(exc)
             else:
+                if wants_json():
+                    return comment_json(comment, "Your changes are saved.")
                 flash("Your changes are saved.", "success")
                 return redirect(comment_url(comment))
         else:
             status = 400
+        if wants_json():
+            if preview_html is not None:
+                return jsonify(html=preview_html)
+            return form_errors_json(form, status)
     elif not permissions.can_edit(user, comment, settings().edit_window_minutes):
         minutes = settings().edit_window_minutes
         abort(403, f"Comments can be edited for {minutes} minutes after posting; not any more.")

@@ -1,0 +1,850 @@
+/* forum: progressive enhancement for discussions. No build step, no dependencies.
+ *
+ * Every page works without this file: the plain forms post and redirect as before. With it:
+ *  - reply and edit forms open inline under the comment and post with fetch(); the server
+ *    answers with the comment rendered by the page's own templates, inserted in place;
+ *  - a live preview, rendered by the server's sanitizer (POST /comments/preview);
+ *  - a character counter near the length limit (from the form's data-max-length);
+ *  - drafts kept in localStorage until they are posted;
+ *  - threads fold and unfold with a button that says how many replies it hides;
+ *  - comments new since the reader's last visit are marked, with an "N new" jump link.
+ *
+ * The CSP forbids inline scripts and styles: this file only adds elements, attributes and
+ * classes (and the `hidden` attribute), never style attributes. User content is inserted
+ * only as HTML the server produced with its sanitizer.
+ */
+(function () {
+  "use strict";
+
+  var STORE_PREFIX = "forum:";
+  var PREVIEW_DELAY_MS = 450;
+  var DRAFT_DELAY_MS = 300;
+  var COUNTER_SHOW_AT = 0.8; // show the counter from 80 % of the limit
+
+  function $(selector, root) {
+    return (root || document).querySelector(selector);
+  }
+
+  function $$(selector, root) {
+    return Array.prototype.slice.call((root || document).querySelectorAll(selector));
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "class") {
+        node.className = attrs[name];
+      } else {
+        node.setAttribute(name, attrs[name]);
+      }
+    });
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function fromHTML(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  function plural(n, one, many) {
+    return n + " " + (n === 1 ? one : many);
+  }
+
+  function formatNumber(n) {
+    return n.toLocaleString("en");
+  }
+
+  // localStorage may be missing or full (private windows): features degrade quietly.
+  var store = {
+    get: function (key) {
+      try {
+        return window.localStorage.getItem(STORE_PREFIX + key);
+      } catch (e) {
+        return null;
+      }
+    },
+    set: function (key, value) {
+      try {
+        window.localStorage.setItem(STORE_PREFIX + key, value);
+      } catch (e) {
+        /* not available: nothing is kept */
+      }
+    },
+    remove: function (key) {
+      try {
+        window.localStorage.removeItem(STORE_PREFIX + key);
+      } catch (e) {
+        /* not available */
+      }
+    },
+  };
+
+  function debounce(fn, ms) {
+    var timer = null;
+    var wrapped = function () {
+      var args = arguments;
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        fn.apply(null, args);
+      }, ms);
+    };
+    wrapped.cancel = function () {
+      window.clearTimeout(timer);
+    };
+    return wrapped;
+  }
+
+  // --- announcements for screen readers -------------------------------------------------
+
+  var announcer = null;
+
+  function announce(message) {
+    if (!announcer) {
+      announcer = el("div", { class: "visually-hidden", role: "status", "aria-live": "polite" });
+      document.body.appendChild(announcer);
+    }
+    announcer.textContent = "";
+    // A fresh text node after a tick, so the same message twice is read twice.
+    window.setTimeout(function () {
+      announcer.textContent = message;
+    }, 50);
+  }
+
+  // --- talking to the server ------------------------------------------------------------
+
+  function isJSON(response) {
+    return (response.headers.get("Content-Type") || "").indexOf("application/json") !== -1;
+  }
+
+  function postForm(url, data) {
+    return window.fetch(url, {
+      method: "POST",
+      body: data,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-Requested-With": "fetch" },
+    });
+  }
+
+  /* Messages from an error answer: {"errors": {"body": [...], "form": [...]}} from the
+   * discussion views, or {"error": ..., "message": ...} from the site's error handler. */
+  function errorsOf(data, status) {
+    if (data && data.errors) {
+      return data.errors;
+    }
+    if (data && (data.message || data.error)) {
+      return { form: [data.message || data.error] };
+    }
+    return { form: ["Something went wrong (error " + status + "). Your draft is kept."] };
+  }
+
+  function csrfToken(form) {
+    var input = form.querySelector('input[name="csrf_token"]');
+    return input ? input.value : "";
+  }
+
+  // --- comment forms: errors, counter, drafts, preview, posting --------------------------
+
+  function describedBy(field, id, add) {
+    var ids = (field.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+    ids = ids.filter(function (x) {
+      return x !== id;
+    });
+    if (add) {
+      ids.push(id);
+    }
+    if (ids.length) {
+      field.setAttribute("aria-describedby", ids.join(" "));
+    } else {
+      field.removeAttribute("aria-describedby");
+    }
+  }
+
+  function clearErrors(form, textarea) {
+    $$(".js-error", form).forEach(function (node) {
+      node.remove();
+    });
+    // Errors the server rendered into the page before the script took over.
+    $$(".form-errors", form).forEach(function (node) {
+      node.remove();
+    });
+    var old = form.querySelector("#" + textarea.id + "-error");
+    if (old) {
+      old.remove();
+    }
+    describedBy(textarea, textarea.id + "-error", false);
+    textarea.removeAttribute("aria-invalid");
+    var wrapper = textarea.closest(".field");
+    if (wrapper) {
+      wrapper.classList.remove("has-error");
+    }
+  }
+
+  function showErrors(form, textarea, errors) {
+    clearErrors(form, textarea);
+    var general = [];
+    Object.keys(errors).forEach(function (name) {
+      if (name !== "body") {
+        general = general.concat(errors[name]);
+      }
+    });
+    if (errors.body && errors.body.length) {
+      var message = el(
+        "p",
+        { class: "error js-error", id: textarea.id + "-error" },
+        errors.body.join(" ")
+      );
+      var wrapper = textarea.closest(".field") || textarea.parentNode;
+      wrapper.classList.add("has-error");
+      wrapper.appendChild(message);
+      textarea.setAttribute("aria-invalid", "true");
+      describedBy(textarea, textarea.id + "-error", true);
+    }
+    if (general.length) {
+      var box = el("div", { class: "form-errors js-error", role: "alert" });
+      general.forEach(function (text) {
+        box.appendChild(el("p", { class: "error" }, text));
+      });
+      form.insertBefore(box, form.firstElementChild);
+    }
+    if (errors.body && errors.body.length) {
+      announce(errors.body.join(" "));
+    }
+    textarea.focus();
+  }
+
+  function codePoints(text) {
+    // What the server counts: code points, with Windows line ends made single newlines.
+    return Array.from(text.replace(/\r\n?/g, "\n")).length;
+  }
+
+  function setUpCounter(form, textarea) {
+    var max = parseInt(form.getAttribute("data-max-length"), 10);
+    if (!max) {
+      return function () {};
+    }
+    var counter = el("p", { class: "char-count", id: textarea.id + "-count", hidden: "" });
+    var wrapper = textarea.closest(".field") || textarea.parentNode;
+    var hint = wrapper.querySelector(".hint");
+    wrapper.insertBefore(counter, hint ? hint.nextSibling : textarea.nextSibling);
+    var lastBand = 0;
+
+    function update() {
+      var used = codePoints(textarea.value);
+      var left = max - used;
+      var show = used >= max * COUNTER_SHOW_AT;
+      counter.hidden = !show;
+      describedBy(textarea, counter.id, show);
+      if (!show) {
+        lastBand = 0;
+        return;
+      }
+      counter.classList.toggle("over", left < 0);
+      var n = Math.abs(left);
+      var chars = formatNumber(n) + (n === 1 ? " character" : " characters");
+      counter.textContent =
+        left >= 0 ? chars + " left" : chars + " over the limit of " + formatNumber(max);
+      // Speak only when a threshold is crossed, not on every key press.
+      var band = left < 0 ? 3 : left <= max * 0.05 ? 2 : 1;
+      if (band !== lastBand) {
+        lastBand = band;
+        announce(counter.textContent);
+      }
+    }
+    textarea.addEventListener("input", update);
+    update();
+    return update;
+  }
+
+  function draftKey(form) {
+    var url = new URL(form.getAttribute("action") || window.location.href, window.location.href);
+    return "draft:" + url.pathname;
+  }
+
+  function setUpDraft(form, textarea, options) {
+    var key = draftKey(form);
+    var saved = store.get(key);
+    var original = textarea.value;
+    var save = debounce(function () {
+      if (textarea.value.trim() && textarea.value !== original) {
+        store.set(key, textarea.value);
+      } else {
+        store.remove(key);
+      }
+    }, DRAFT_DELAY_MS);
+    textarea.addEventListener("input", save);
+
+    // A draft the server sent back (after an error) wins over the stored one; an edit
+    // form always starts from the saved text, so a stored draft of it is offered back.
+    var restorable = saved && saved !== textarea.value && (options.isEdit || !textarea.value.trim());
+    if (restorable) {
+      textarea.value = saved;
+      var note = el("p", { class: "draft-note hint" }, "Your unsent draft is restored. ");
+      var discard = el("button", { type: "button", class: "link-button" }, "Discard draft");
+      discard.addEventListener("click", function () {
+        textarea.value = original;
+        store.remove(key);
+        note.remove();
+        textarea.dispatchEvent(new Event("input"));
+        textarea.focus();
+      });
+      note.appendChild(discard);
+      var wrapper = textarea.closest(".field") || textarea.parentNode;
+      wrapper.appendChild(note);
+    }
+    return {
+      clear: function () {
+        save.cancel();
+        store.remove(key);
+        var note = form.querySelector(".draft-note");
+        if (note) {
+          note.remove();
+        }
+      },
+    };
+  }
+
+  function setUpPreview(form, textarea) {
+    var url = form.getAttribute("data-preview-url");
+    if (!url) {
+      return { refresh: function () {}, reset: function () {} };
+    }
+    // The server-rendered preview of the no-script path, if any, is replaced by the live one.
+    $$(".preview", form).forEach(function (node) {
+      node.remove();
+    });
+    var box = el("div", { class: "preview live-preview", hidden: "" });
+    box.appendChild(el("p", { class: "preview-label" }, "Preview"));
+    var body = el("div", { class: "prose comment-body", "hx-disable": "" });
+    box.appendChild(body);
+    var actions = form.querySelector(".form-actions");
+    form.insertBefore(box, actions);
+    var sent = null;
+    var counter = 0;
+
+    function refresh() {
+      var text = textarea.value;
+      if (!text.trim()) {
+        box.hidden = true;
+        body.textContent = "";
+        sent = null;
+        return;
+      }
+      if (text === sent) {
+        box.hidden = false;
+        return;
+      }
+      sent = text;
+      var mine = ++counter;
+      var data = new FormData();
+      data.append("csrf_token", csrfToken(form));
+      data.append("body", text);
+      box.setAttribute("aria-busy", "true");
+      postForm(url, data)
+        .then(function (response) {
+          if (!isJSON(response)) {
+            throw new Error("not JSON");
+          }
+          return response.json();
+        })
+        .then(function (answer) {
+          if (mine !== counter) {
+            return; // a newer request is on its way
+          }
+          box.hidden = false;
+          if (answer.html !== undefined) {
+            body.innerHTML = answer.html; // sanitized by the server
+          } else {
+            var errors = errorsOf(answer, 400);
+            body.textContent = (errors.body || errors.form || []).join(" ");
+          }
+        })
+        .catch(function () {
+          if (mine === counter) {
+            sent = null;
+            box.hidden = true;
+          }
+        })
+        .then(function () {
+          box.removeAttribute("aria-busy");
+        });
+    }
+
+    var later = debounce(refresh, PREVIEW_DELAY_MS);
+    textarea.addEventListener("input", later);
+    return {
+      refresh: refresh,
+      reset: function () {
+        later.cancel();
+        counter++;
+        sent = null;
+        box.hidden = true;
+        body.textContent = "";
+      },
+    };
+  }
+
+  /* Make a comment form post with fetch(). ``options.onPosted(answer)`` inserts the result;
+   * ``options.isEdit`` marks an edit form. Returns nothing; the form keeps working. */
+  function enhanceForm(form, options) {
+    if (form.hasAttribute("data-enhanced")) {
+      return;
+    }
+    form.setAttribute("data-enhanced", "");
+    var textarea = form.querySelector('textarea[name="body"]');
+    if (!textarea) {
+      return;
+    }
+    var updateCounter = setUpCounter(form, textarea);
+    var draft = setUpDraft(form, textarea, options);
+    var preview = setUpPreview(form, textarea);
+    updateCounter();
+    if (textarea.value.trim()) {
+      preview.refresh();
+    }
+    var busy = false;
+
+    form.addEventListener("submit", function (event) {
+      var submitter = event.submitter;
+      if (submitter && submitter.name === "preview") {
+        // The preview is live; the button just brings it up to date at once.
+        event.preventDefault();
+        preview.refresh();
+        return;
+      }
+      if (!options.onPosted || !window.fetch || !window.FormData) {
+        draft.clear(); // a full-page post: the server shows the text again on an error
+        return;
+      }
+      event.preventDefault();
+      if (busy) {
+        return;
+      }
+      busy = true;
+      var buttons = $$("button", form);
+      buttons.forEach(function (b) {
+        b.disabled = true;
+      });
+      form.setAttribute("aria-busy", "true");
+      var data = new FormData(form);
+      data.set("submit", "1");
+      postForm(form.action, data)
+        .then(function (response) {
+          if (!isJSON(response)) {
+            // Logged out meanwhile, or something in between: let the plain form handle it.
+            draft.clear();
+            HTMLFormElement.prototype.submit.call(form);
+            return null;
+          }
+          return response.json().then(function (answer) {
+            if (response.ok && answer.html) {
+              draft.clear();
+              clearErrors(form, textarea);
+              preview.reset();
+              options.onPosted(answer);
+              announce(answer.message || "Posted.");
+            } else {
+              showErrors(form, textarea, errorsOf(answer, response.status));
+            }
+          });
+        })
+        .catch(function () {
+          showErrors(form, textarea, {
+            form: ["The server could not be reached. Your draft is kept; try again."],
+          });
+        })
+        .then(function () {
+          busy = false;
+          buttons.forEach(function (b) {
+            b.disabled = false;
+          });
+          form.removeAttribute("aria-busy");
+        });
+    });
+  }
+
+  // --- placing comments in the thread -----------------------------------------------------
+
+  function levelOf(li) {
+    var match = /\blevel-(\d+)\b/.exec(li.className);
+    return match ? parseInt(match[1], 10) : 1;
+  }
+
+  function discussionSection() {
+    return document.getElementById("discussion");
+  }
+
+  function pageOf(url) {
+    var params = new URL(url, window.location.href).searchParams;
+    return (params.get("page") || "1") + "|" + (params.get("sort") || "oldest");
+  }
+
+  function bumpCount(delta) {
+    var heading = document.getElementById("discussion-heading");
+    if (!heading) {
+      return;
+    }
+    var match = /\((\d+) comments?\)/.exec(heading.textContent);
+    if (match) {
+      var n = parseInt(match[1], 10) + delta;
+      heading.textContent = heading.textContent.replace(
+        match[0],
+        "(" + n + " comment" + (n === 1 ? "" : "s") + ")"
+      );
+    }
+  }
+
+  function focusComment(li) {
+    var card = li.querySelector(".comment-card");
+    li.classList.add("just-posted");
+    card.setAttribute("tabindex", "-1");
+    card.focus();
+  }
+
+  function enhanceComment(li) {
+    $$(".action-reply, .action-edit", li).forEach(function (link) {
+      if (link.closest("li.comment") === li && !link.hasAttribute("aria-expanded")) {
+        // It now opens a form in place rather than going to another page.
+        link.setAttribute("aria-expanded", "false");
+        link.addEventListener("click", openInline);
+      }
+    });
+  }
+
+  function insertComment(answer) {
+    var li = fromHTML(answer.html);
+    var section = discussionSection();
+    if (answer.parent_id) {
+      var parent = document.getElementById("c" + answer.parent_id);
+      if (!parent) {
+        window.location.assign(answer.url);
+        return null;
+      }
+      if (answer.level > levelOf(parent)) {
+        var replies = parent.querySelector(":scope > ol.replies");
+        if (!replies) {
+          replies = el("ol", { class: "replies" });
+          parent.appendChild(replies);
+        }
+        replies.appendChild(li);
+      } else {
+        // Shown flat at the deepest level, right after the comment it answers.
+        parent.parentNode.insertBefore(li, parent.nextSibling);
+      }
+    } else {
+      if (pageOf(answer.url) !== pageOf(window.location.href)) {
+        window.location.assign(answer.url); // it belongs on another page of threads
+        return null;
+      }
+      var list = $("ol.threads", section);
+      if (!list) {
+        list = el("ol", { class: "threads", "aria-label": "Comments" });
+        var empty = $(".empty", section);
+        var anchor = empty || $(".pager", section) || $(".join", section);
+        var heading = document.getElementById("new-comment-heading");
+        section.insertBefore(list, anchor || heading || null);
+        if (empty) {
+          empty.remove();
+        }
+      }
+      var newestFirst = /\bsort=newest\b/.test(window.location.search);
+      list.insertBefore(li, newestFirst ? list.firstElementChild : null);
+    }
+    if (/\bis-text\b/.test(li.className)) {
+      bumpCount(1);
+    }
+    enhanceComment(li);
+    refreshToggles();
+    return li;
+  }
+
+  // --- inline reply and edit forms ---------------------------------------------------------
+
+  /* Give every id in ``root`` a suffix (and fix the references to it), so a form fetched
+   * from the reply or edit page can sit beside the page's own form. */
+  function uniquifyIds(root, suffix) {
+    var map = {};
+    $$("[id]", root).forEach(function (node) {
+      map[node.id] = node.id + suffix;
+      node.id = node.id + suffix;
+    });
+    ["for", "aria-describedby", "aria-labelledby", "aria-controls"].forEach(function (attr) {
+      $$("[" + attr + "]", root).forEach(function (node) {
+        var value = node.getAttribute(attr)
+          .split(/\s+/)
+          .map(function (id) {
+            return map[id] || id;
+          })
+          .join(" ");
+        node.setAttribute(attr, value);
+      });
+    });
+  }
+
+  function closeInline(panel, link, restoreFocus) {
+    panel.remove();
+    link.setAttribute("aria-expanded", "false");
+    link.removeAttribute("aria-controls");
+    if (restoreFocus) {
+      link.focus();
+    }
+  }
+
+  function openInline(event) {
+    var link = event.currentTarget;
+    if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey || event.button > 0) {
+      return; // opening in a new tab: the plain page
+    }
+    event.preventDefault();
+    var li = link.closest("li.comment");
+    var isEdit = link.classList.contains("action-edit");
+    var kind = isEdit ? "e" : "r";
+    var panelId = "compose-" + kind + li.getAttribute("data-comment-id");
+    var existing = document.getElementById(panelId);
+    if (existing) {
+      var field = existing.querySelector("textarea");
+      if (field) {
+        field.focus();
+      }
+      return;
+    }
+    // One form per comment at a time: an open reply closes when editing, and vice versa.
+    $$(":scope > .inline-compose", li).forEach(function (panel) {
+      var opener = li.querySelector('[aria-controls="' + panel.id + '"]');
+      if (opener) {
+        closeInline(panel, opener, false);
+      } else {
+        panel.remove();
+      }
+    });
+    link.setAttribute("aria-busy", "true");
+    window
+      .fetch(link.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok || response.redirected) {
+          throw new Error("plain page");
+        }
+        return response.text();
+      })
+      .then(function (text) {
+        var doc = new DOMParser().parseFromString(text, "text/html");
+        var form = doc.querySelector("form.comment-form");
+        if (!form) {
+          throw new Error("no form");
+        }
+        var heading = doc.querySelector("h1");
+        form = document.importNode(form, true);
+        form.setAttribute("action", link.href);
+        form.removeAttribute("aria-labelledby");
+        form.setAttribute("aria-label", heading ? heading.textContent.trim() : link.textContent);
+        $$(".preview", form).forEach(function (node) {
+          node.remove();
+        });
+        uniquifyIds(form, "-" + kind + li.getAttribute("data-comment-id"));
+
+        var panel = el("div", { class: "inline-compose", id: panelId });
+        var cancel = el("button", { type: "button", class: "button secondary" }, "Cancel");
+        cancel.addEventListener("click", function () {
+          closeInline(panel, link, true);
+        });
+        var actions = form.querySelector(".form-actions");
+        (actions || form).appendChild(cancel);
+        panel.appendChild(form);
+        var card = li.querySelector(":scope > .comment-card");
+        li.insertBefore(panel, card.nextSibling);
+        link.setAttribute("aria-expanded", "true");
+        link.setAttribute("aria-controls", panelId);
+
+        enhanceForm(form, {
+          isEdit: isEdit,
+          onPosted: function (answer) {
+            closeInline(panel, link, false);
+            if (isEdit) {
+              var fresh = fromHTML(answer.html);
+              var newCard = fresh.querySelector(".comment-card");
+              li.replaceChild(newCard, li.querySelector(":scope > .comment-card"));
+              enhanceComment(li);
+              focusComment(li);
+            } else {
+              var added = insertComment(answer);
+              if (added) {
+                focusComment(added);
+              }
+            }
+          },
+        });
+        var textarea = form.querySelector("textarea");
+        textarea.focus();
+        textarea.setSelectionRange(textarea.value.length, textarea.value.length);
+      })
+      .catch(function () {
+        window.location.assign(link.href);
+      })
+      .then(function () {
+        link.removeAttribute("aria-busy");
+      });
+  }
+
+  // --- folding threads ------------------------------------------------------------------
+
+  function setToggle(button, replies, expanded) {
+    var n = $$("li.comment", replies).length;
+    replies.hidden = !expanded;
+    button.setAttribute("aria-expanded", expanded ? "true" : "false");
+    button.textContent = expanded
+      ? "Hide " + plural(n, "reply", "replies")
+      : "Show " + plural(n, "reply", "replies") + " (folded)";
+  }
+
+  function refreshToggles() {
+    $$("li.comment").forEach(function (li) {
+      var replies = li.querySelector(":scope > ol.replies");
+      var button = li.querySelector(":scope > .thread-toggle");
+      if (!replies) {
+        if (button) {
+          button.remove();
+        }
+        return;
+      }
+      if (!replies.id) {
+        replies.id = "replies-" + li.getAttribute("data-comment-id");
+      }
+      if (!button) {
+        button = el("button", {
+          type: "button",
+          class: "thread-toggle link-button",
+          "aria-controls": replies.id,
+        });
+        button.addEventListener("click", function () {
+          var open = button.getAttribute("aria-expanded") !== "true";
+          setToggle(button, replies, open);
+          announce(open ? "Replies shown." : "Replies folded.");
+        });
+        li.insertBefore(button, replies);
+      }
+      setToggle(button, replies, !replies.hidden);
+    });
+  }
+
+  /* Unfold every thread around ``target`` so a link to it lands on something visible. */
+  function reveal(target) {
+    var node = target && target.parentElement;
+    while (node) {
+      if (node.matches && node.matches("ol.replies") && node.hidden) {
+        var owner = node.parentElement;
+        var button = owner && owner.querySelector(":scope > .thread-toggle");
+        if (button) {
+          setToggle(button, node, true);
+        } else {
+          node.hidden = false;
+        }
+      }
+      node = node.parentElement;
+    }
+  }
+
+  function revealHash() {
+    if (window.location.hash.length > 1) {
+      var target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+      if (target) {
+        reveal(target);
+      }
+    }
+  }
+
+  // --- new since the last visit -------------------------------------------------------------
+
+  function markNew(section) {
+    var slug = section.getAttribute("data-article");
+    var rendered = section.getAttribute("data-rendered");
+    if (!slug || !rendered) {
+      return;
+    }
+    var key = "last-visit:" + slug;
+    var previous = store.get(key);
+    store.set(key, rendered); // the server's clock, from this page
+    if (!previous) {
+      return; // a first visit: nothing is "new" yet
+    }
+    var since = Date.parse(previous);
+    var fresh = $$("li.comment.is-text:not(.is-mine)", section).filter(function (li) {
+      return Date.parse(li.getAttribute("data-created")) > since;
+    });
+    if (!fresh.length) {
+      return;
+    }
+    fresh.forEach(function (li) {
+      li.classList.add("is-new");
+      var meta = li.querySelector(":scope > .comment-card .comment-meta");
+      if (meta) {
+        meta.appendChild(el("span", { class: "badge badge-new" }, "New"));
+      }
+    });
+    var box = el("p", { class: "new-since" });
+    var link = el("a", { href: "#" + fresh[0].id, class: "new-jump" });
+    var index = 0;
+    function label() {
+      link.textContent =
+        fresh.length +
+        " new since your last visit" +
+        (fresh.length > 1 ? " — go to " + (index + 1) + " of " + fresh.length : "");
+    }
+    label();
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      var target = fresh[index];
+      reveal(target);
+      window.location.hash = target.id; // scrolls there and highlights it (:target)
+      var card = target.querySelector(".comment-card");
+      card.setAttribute("tabindex", "-1");
+      card.focus();
+      index = (index + 1) % fresh.length;
+      link.setAttribute("href", "#" + fresh[index].id);
+      label();
+    });
+    box.appendChild(link);
+    var heading = document.getElementById("discussion-heading");
+    section.insertBefore(box, heading ? heading.nextSibling : section.firstChild);
+  }
+
+  // --- start ------------------------------------------------------------------------------------
+
+  function start() {
+    var section = discussionSection();
+    if (section) {
+      refreshToggles();
+      $$("li.comment").forEach(enhanceComment);
+      markNew(section);
+      revealHash();
+      window.addEventListener("hashchange", revealHash);
+      var main = $("form.comment-form", section);
+      if (main) {
+        enhanceForm(main, {
+          isEdit: false,
+          onPosted: function (answer) {
+            var textarea = main.querySelector("textarea");
+            textarea.value = "";
+            textarea.dispatchEvent(new Event("input"));
+            var added = insertComment(answer);
+            if (added) {
+              focusComment(added);
+            }
+          },
+        });
+      }
+    }
+    // The reply and edit pages: counter, drafts and preview; they post as plain forms.
+    $$("form.comment-form").forEach(function (form) {
+      enhanceForm(form, { isEdit: /\/edit$/.test(form.getAttribute("action") || "") });
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+})();
