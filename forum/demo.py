@@ -20,6 +20,7 @@ DEMO_USERS = [
     ("ben", Role.READER, "Ben Sørensen"),
     ("chioma", Role.READER, "Chioma"),
     ("dev", Role.READER, None),
+    ("sam", Role.READER, "Sam"),
 ]
 
 
@@ -124,3 +125,19 @@ def _discussions(sanitizer: str) -> None:
         community.vote(people[voter], a)
     community.vote(people["ben"], d)
     community.vote(people["mara"], q)
+
+    # The queue on first run: a second report, a newcomer's comment awaiting review (as with
+    # FORUM_PREMODERATE_FIRST_COMMENTS), and an appeal against the hidden comment.
+    moderation.report_comment(people["sam"], spam, "spam")
+    newcomer = threads.DiscussionSettings(
+        sanitizer=sanitizer, spam_checks=False, premoderate_first=1
+    )
+    threads.post_comment(
+        people["sam"],
+        article,
+        "First time here. Are exosomes what the *liquid biopsy* tests look for?",
+        settings=newcomer,
+    )
+    moderation.appeal(
+        people["ben"], rude, "That was harsh, I admit, but I was talking about the claims."
+    )
