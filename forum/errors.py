@@ -3,7 +3,9 @@
 Nothing from the exception (no traceback, no class name, no version) reaches the response."""
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
+
+from forum.services.errors import DomainError
 
 FRIENDLY_TITLES = {
     400: "That request didn't make sense",
@@ -56,6 +58,11 @@ def render_error(error: HTTPException):
 def register(app: Flask) -> None:
     """Install the handlers for every HTTP error and for unexpected exceptions."""
     app.register_error_handler(HTTPException, render_error)
+
+    @app.errorhandler(DomainError)
+    def _refused(error: DomainError):
+        """A service's refusal that no view turned into a form error: its status and words."""
+        return render_error(default_exceptions[error.status](description=error.message))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -82,17 +82,10 @@ def unpin(comment_id: int):
     return _do(lambda: community.unpin(_user(), comment), "Unpinned.", lambda: comment_url(comment))
 
 
-def _article(slug: str):
-    try:
-        return articles.get_article(slug)
-    except DomainError as exc:
-        abort(exc.status, exc.message)
-
-
 @bp.post("/articles/<slug>/follow")
 @login_required
 def follow(slug: str):
-    article = _article(slug)
+    article = articles.get_article(slug)  # NotFound becomes a 404 page
     return _do(
         lambda: community.follow(_user(), article),
         "You'll be notified about new comments here.",
@@ -103,7 +96,7 @@ def follow(slug: str):
 @bp.post("/articles/<slug>/unfollow")
 @login_required
 def unfollow(slug: str):
-    article = _article(slug)
+    article = articles.get_article(slug)  # NotFound becomes a 404 page
     return _do(
         lambda: community.unfollow(_user(), article),
         "You no longer follow this discussion.",

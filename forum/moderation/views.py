@@ -172,16 +172,9 @@ def decide_appeal(appeal_id: int, decision: str):
 # --- articles -------------------------------------------------------------------------------
 
 
-def _article(slug: str):
-    try:
-        return articles.get_article(slug)
-    except DomainError as exc:
-        abort(exc.status, exc.message)
-
-
 @bp.post("/articles/<slug>/lock")
 def lock(slug: str):
-    article = _article(slug)
+    article = articles.get_article(slug)  # NotFound becomes a 404 page
     form = _checked(ReasonForm)
     return _run(
         lambda: moderation.lock_article(_actor(), article, form.reason.data or ""),
@@ -192,7 +185,7 @@ def lock(slug: str):
 
 @bp.post("/articles/<slug>/unlock")
 def unlock(slug: str):
-    article = _article(slug)
+    article = articles.get_article(slug)  # NotFound becomes a 404 page
     form = _checked(ReasonForm)
     return _run(
         lambda: moderation.unlock_article(_actor(), article, form.reason.data or ""),
