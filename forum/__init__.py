@@ -5,9 +5,34 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from forum import cli, errors, security, templating
+from forum.auth.views import bp as auth_bp
+from forum.authoring.views import bp as authoring_bp
+from forum.community.views import bp as community_bp
 from forum.config import DefaultConfig, session_lifetime
+from forum.discussion.views import bp as discussion_bp
+from forum.extensions import csrf, db, limiter, login_manager, migrate, passwords
+from forum.feeds.views import bp as feeds_bp
+from forum.mailing.views import bp as mailing_bp
+from forum.moderation.views import bp as moderation_bp
+from forum.site.views import bp as site_bp
+from forum.sqlite import configure_sqlite_engine, mark_request_intent
+from forum.your_data.views import bp as your_data_bp
+
+BLUEPRINTS = (
+    site_bp,
+    auth_bp,
+    discussion_bp,
+    moderation_bp,
+    community_bp,
+    feeds_bp,
+    mailing_bp,
+    authoring_bp,
+    your_data_bp,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,15 +54,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _resolve_config(app)
 
     if app.config["TRUSTED_PROXIES"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
-    _register_blueprints(app)
-
-    from forum import cli, errors, security, templating
-
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
     errors.register(app)
     security.register(app)
     templating.register(app)
@@ -88,11 +109,6 @@ def _instance_secret_key(instance: Path) -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from flask import request
-
-    from forum.extensions import csrf, db, limiter, login_manager, migrate, passwords
-    from forum.sqlite import configure_sqlite_engine, mark_request_intent
-
     db.init_app(app)
     with app.app_context():
         configure_sqlite_engine(db.engine)  # no connection is made here
@@ -103,25 +119,3 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     passwords.init_app(app)
-
-
-def _register_blueprints(app: Flask) -> None:
-    from forum.auth.views import bp as auth_bp
-    from forum.authoring.views import bp as authoring_bp
-    from forum.community.views import bp as community_bp
-    from forum.discussion.views import bp as discussion_bp
-    from forum.feeds.views import bp as feeds_bp
-    from forum.mailing.views import bp as mailing_bp
-    from forum.moderation.views import bp as moderation_bp
-    from forum.site.views import bp as site_bp
-    from forum.your_data.views import bp as your_data_bp
-
-    app.register_blueprint(site_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(discussion_bp)
-    app.register_blueprint(moderation_bp)
-    app.register_blueprint(community_bp)
-    app.register_blueprint(feeds_bp)
-    app.register_blueprint(mailing_bp)
-    app.register_blueprint(authoring_bp)
-    app.register_blueprint(your_data_bp)

@@ -186,7 +186,6 @@ def test_articles_import_of_a_directory(runner, mara, tmp_path):
     assert [a.slug for a in series.articles] == ["first-light", "second"]
 
 
-
 # Each case: files written (a good file sorts first, so it would be written first), the bad
 # file, the line the report must point at, and words from the message.
 BAD_IMPORTS = {
