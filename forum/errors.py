@@ -55,14 +55,17 @@ def render_error(error: HTTPException):
     return page, code, headers
 
 
+def render_refusal(error: DomainError):
+    """A service's refusal as the error page (or JSON) for its status, with its words."""
+    return render_error(default_exceptions[error.status](description=error.message))
+
+
 def register(app: Flask) -> None:
     """Install the handlers for every HTTP error and for unexpected exceptions."""
     app.register_error_handler(HTTPException, render_error)
 
-    @app.errorhandler(DomainError)
-    def _refused(error: DomainError):
-        """A service's refusal that no view turned into a form error: its status and words."""
-        return render_error(default_exceptions[error.status](description=error.message))
+    # A service's refusal that no view turned into a form error: its status and its words.
+    app.register_error_handler(DomainError, render_refusal)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -22,7 +22,7 @@ from forum.auth.forms import PostOnlyForm
 from forum.authoring.forms import ArticleForm
 from forum.models import Article, User
 from forum.services import articles, author_desk, permissions
-from forum.services.errors import DomainError, ValidationFailed
+from forum.services.errors import ValidationFailed
 from forum.services.sanitize import render_markdown
 
 bp = Blueprint("authoring", __name__)
@@ -133,8 +133,6 @@ def _handle(form: ArticleForm, article: Article | None, save):
     except ValidationFailed as exc:
         _show_errors(form, exc)
         return _editor(form, article, status=400)
-    except DomainError as exc:
-        abort(exc.status, exc.message)
     flash("The article is saved." if article else "The article is published.", "success")
     return redirect(url_for("site.article", slug=saved.slug))
 
@@ -159,10 +157,7 @@ def new_article():
 @bp.route("/articles/<slug>/edit", methods=["GET", "POST"])
 def edit_article(slug: str):
     """Edit an article: its author, or any moderator or admin."""
-    try:
-        article = articles.get_article(slug)
-    except DomainError as exc:
-        abort(exc.status, exc.message)
+    article = articles.get_article(slug)
     if not permissions.can_edit_article(current_user, article):
         if current_user.is_suspended():
             abort(403, "Your account is suspended, so you can't edit articles now.")

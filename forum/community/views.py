@@ -11,7 +11,6 @@ from forum.discussion.views import comment_url, load_comment
 from forum.extensions import db
 from forum.models import Notification
 from forum.services import articles, community, notifications
-from forum.services.errors import DomainError
 
 bp = Blueprint("community", __name__)
 
@@ -35,10 +34,7 @@ def _do(action, success: str, back: str | Callable[[], str]):
     first page, so the comment's address is known only once it is pinned (or unpinned)."""
     if not PostOnlyForm().validate_on_submit():
         abort(400, "The form was incomplete; please try again.")
-    try:
-        action()
-    except DomainError as exc:
-        abort(exc.status, exc.message)
+    action()
     flash(success, "success")
     return redirect(safe_next(request.form.get("next")) or (back() if callable(back) else back))
 
@@ -64,10 +60,7 @@ def pin(comment_id: int):
     article_slug = request.form.get("article")
     article = None
     if article_slug:
-        try:
-            article = articles.get_article(article_slug)
-        except DomainError as exc:
-            abort(exc.status, exc.message)
+        article = articles.get_article(article_slug)
     return _do(
         lambda: community.pin(_user(), comment, article),
         "Pinned to the top of the discussion.",

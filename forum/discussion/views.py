@@ -11,7 +11,6 @@ from flask import (
     current_app,
     flash,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -28,7 +27,7 @@ from forum.discussion.page import (
     settings,
     viewer,
 )
-from forum.errors import wants_json
+from forum.errors import render_refusal, wants_json
 from forum.extensions import limiter
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
@@ -61,11 +60,13 @@ def _posting_limit() -> str:
     return config["RATELIMIT_POST"]
 
 
-def fail(error: DomainError):
-    """Turn a domain error into the matching HTTP error page (or JSON, for the script)."""
+@bp.errorhandler(DomainError)
+def _refused(error: DomainError):
+    """A service's refusal in this blueprint: the script gets ``{"errors": {"form": [...]}}``
+    (the shape of its form errors); pages get the app's error page for that status."""
     if wants_json():
-        abort(make_response(jsonify(errors={"form": [error.message]}), error.status))
-    abort(error.status, error.message)
+        return jsonify(errors={"form": [error.message]}), error.status
+    return render_refusal(error)
 
 
 def form_errors_json(form, status: int = 400):
@@ -112,10 +113,7 @@ def comment_url(comment: Comment, *, sort: threads.Sort = threads.Sort.OLDEST, *
 
 
 def load_comment(comment_id: int) -> Comment:
-    try:
-        return threads.get_comment(comment_id)
-    except DomainError as exc:
-        fail(exc)
+    return threads.get_comment(comment_id)
 
 
 def _spam_check(form: CommentForm) -> None:
@@ -132,10 +130,7 @@ def _spam_check(form: CommentForm) -> None:
 # One budget for comments and replies alike: alternating them mustn't double the rate.
 @limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key)
 def post(slug: str):
-    try:
-        article = articles.get_article(slug)
-    except DomainError as exc:
-        fail(exc)
+    article = articles.get_article(slug)
     form = CommentForm()
     parent_id = (form.parent_id.data or "").strip()
     if parent_id and not (parent_id.isascii() and parent_id.isdigit()):
@@ -155,10 +150,7 @@ def reply(comment_id: int):
     if request.method == "GET":
         if not parent.is_visible:
             abort(404, "That comment has been removed, so it can't take replies.")
-        try:
-            threads.check_can_post(viewer(), parent.article)
-        except DomainError as exc:
-            fail(exc)
+        threads.check_can_post(viewer(), parent.article)
         form = new_comment_form(parent.id)
         return _render_reply(parent, form)
     form = CommentForm()
@@ -214,8 +206,6 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
         if target is not None and isinstance(target.errors, tuple):
             target.errors = [exc.message]
         return again(400)
-    except DomainError as exc:
-        fail(exc)
     message = (
         "Your comment is posted." if comment.is_visible else "Your comment is waiting for review."
     )
@@ -273,8 +263,6 @@ def edit(comment_id: int):
             except NotAllowed as exc:
                 form.body.errors = [exc.message]
                 status = 400
-            except DomainError as exc:
-                fail(exc)
             else:
                 if wants_json():
                     return comment_json(comment, "Your changes are saved.")
@@ -307,10 +295,7 @@ def delete(comment_id: int):
     comment = load_comment(comment_id)
     if not PostOnlyForm().validate_on_submit():
         abort(400, "The form was incomplete; please try again.")
-    try:
-        threads.delete_comment(viewer(), comment)
-    except DomainError as exc:
-        fail(exc)
+    threads.delete_comment(viewer(), comment)
     flash("Your comment is deleted.", "success")
     return redirect(url_for("site.article", slug=comment.article.slug, _anchor="discussion"))
 
@@ -334,10 +319,7 @@ def flag(comment_id: int):
     form = ReportForm()
     if not form.validate_on_submit():
         abort(400, "The report form was incomplete; please try again.")
-    try:
-        moderation.report_comment(viewer(), comment, form.category.data, form.note.data or "")
-    except DomainError as exc:
-        fail(exc)
+    moderation.report_comment(viewer(), comment, form.category.data, form.note.data or "")
     flash("Thank you. The moderators will take a look.", "success")
     return redirect(comment_url(comment))
 
@@ -350,9 +332,6 @@ def appeal(comment_id: int):
     form = AppealForm()
     if not form.validate_on_submit():
         abort(400, "Keep the appeal under 1,000 characters.")
-    try:
-        moderation.appeal(viewer(), comment, form.message.data or "")
-    except DomainError as exc:
-        fail(exc)
+    moderation.appeal(viewer(), comment, form.message.data or "")
     flash("Your appeal is with the moderators. You'll be told the outcome.", "success")
     return redirect(comment_url(comment))

@@ -10,7 +10,6 @@ from sqlalchemy.orm import joinedload
 from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, User, utcnow
 from forum.services import articles
-from forum.services.errors import DomainError
 
 bp = Blueprint("feeds", __name__)
 
@@ -56,10 +55,7 @@ def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> 
 
 @bp.get("/articles/<slug>/comments.atom")
 def article_comments(slug: str):
-    try:
-        article: Article = articles.get_article(slug)
-    except DomainError as exc:
-        abort(exc.status, exc.message)
+    article: Article = articles.get_article(slug)
     return _atom(
         url_for("feeds.article_comments", slug=slug, _external=True),
         f"Comments on “{article.title}”",

@@ -20,7 +20,6 @@ from forum.moderation.forms import (
     SuspendForm,
 )
 from forum.services import articles, moderation, permissions, threads
-from forum.services.errors import DomainError
 
 bp = Blueprint("moderation", __name__)
 
@@ -57,10 +56,7 @@ def _actor() -> User:
 
 
 def _comment(comment_id: int) -> Comment:
-    try:
-        return threads.get_comment(comment_id)
-    except DomainError as exc:
-        abort(exc.status, exc.message)
+    return threads.get_comment(comment_id)
 
 
 def _user(username: str) -> User:
@@ -79,10 +75,7 @@ def _back(default: str) -> str:
 
 def _run(action, success: str, default_back: str):
     """Run a service call; a refusal becomes its HTTP status with the message."""
-    try:
-        action()
-    except DomainError as exc:
-        abort(exc.status, exc.message)
+    action()
     flash(success, "success")
     return redirect(_back(default_back))
 
@@ -279,15 +272,12 @@ def log():
     full_view = permissions.is_moderator(current_user)
     action = request.args.get("action") or None
     moderator = request.args.get("moderator") or None
-    try:
-        entries = moderation.log_page(
-            _page_arg(),
-            current_app.config["MODERATION_PAGE_SIZE"],
-            action=action,
-            moderator=moderator,
-        )
-    except DomainError as exc:
-        abort(exc.status, exc.message)
+    entries = moderation.log_page(
+        _page_arg(),
+        current_app.config["MODERATION_PAGE_SIZE"],
+        action=action,
+        moderator=moderator,
+    )
     return render_template(
         "moderation/log.html",
         entries=entries,

@@ -5,7 +5,6 @@ import json
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -17,7 +16,7 @@ from flask import (
 from flask_login import current_user, logout_user
 
 from forum.services import your_data
-from forum.services.errors import DomainError, NotAllowed
+from forum.services.errors import NotAllowed
 from forum.your_data.forms import DeleteAccountForm
 
 bp = Blueprint("your_data", __name__)
@@ -68,8 +67,6 @@ def delete():
     except NotAllowed as exc:
         form.password.errors = [*form.password.errors, exc.message]
         return _confirm_page(form, 400)
-    except DomainError as exc:
-        abort(exc.status, exc.message)
     logout_user()
     session.clear()
     flash("Your account is deleted. Thank you for taking part.", "success")
