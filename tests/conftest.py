@@ -17,6 +17,7 @@ from forum import create_app
 from forum.extensions import db
 from forum.models import Article, Role, Series, User
 from forum.services import accounts
+from tests.mail_support import mail_config, running_smtp_server
 
 TEST_DATABASE_URL = os.environ.get("FORUM_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("FORUM_TEST_REDIS_URL")
@@ -106,6 +107,21 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) collecting what the app sends."""
+    with running_smtp_server() as server:
+        yield server
+
+
+@pytest.fixture
+def mail_app(app_factory, smtp):
+    """An app whose mail goes to the ``smtp`` fixture's server."""
+    app = app_factory(**mail_config(smtp.port))
+    with app.app_context():
+        yield app
 
 
 # --- factories ---------------------------------------------------------------------------

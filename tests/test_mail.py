@@ -31,16 +31,9 @@ PREMODERATED = threads.DiscussionSettings(spam_checks=False, premoderate_first=1
 
 
 @pytest.fixture
-def smtp():
-    with running_smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def app(app_factory, smtp):
-    app = app_factory(**mail_config(smtp.port))
-    with app.app_context():
-        yield app
+def app(mail_app):
+    """Every test here runs with mail configured, against conftest's SMTP server."""
+    return mail_app
 
 
 def send(app) -> str:

@@ -21,7 +21,6 @@ from tests.mail_support import (
     link_to,
     mail_config,
     opt_in,
-    running_smtp_server,
 )
 
 NO_SPAM = threads.DiscussionSettings(spam_checks=False)
@@ -29,16 +28,9 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 @pytest.fixture
-def smtp():
-    with running_smtp_server() as server:
-        yield server
-
-
-@pytest.fixture
-def app(app_factory, smtp):
-    app = app_factory(**mail_config(smtp.port))
-    with app.app_context():
-        yield app
+def app(mail_app):
+    """Every test here runs with mail configured, against conftest's SMTP server."""
+    return mail_app
 
 
 def deliver(app) -> None:
