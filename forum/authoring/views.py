@@ -18,9 +18,9 @@ from flask import (
 )
 from flask_login import current_user
 
-from forum.auth.forms import PostOnlyForm
+from forum.auth.current import current_actor
 from forum.authoring.forms import ArticleForm
-from forum.models import Article, User
+from forum.models import Article
 from forum.services import articles, author_desk, permissions
 from forum.services.errors import ValidationFailed
 from forum.services.sanitize import render_markdown
@@ -47,10 +47,6 @@ def _authors_only():
     if not permissions.has_author_desk(current_user):
         abort(403, "Only authors, moderators and admins can write articles.")
     return None
-
-
-def _user() -> User:
-    return current_user._get_current_object()
 
 
 def _body_max() -> int:
@@ -149,7 +145,7 @@ def new_article():
         form,
         None,
         lambda draft: articles.create_article(
-            _user(), draft, sanitizer=_sanitizer(), body_max=_body_max()
+            current_actor(), draft, sanitizer=_sanitizer(), body_max=_body_max()
         ),
     )
 
@@ -169,7 +165,7 @@ def edit_article(slug: str):
         form,
         article,
         lambda draft: articles.update_article(
-            _user(), article, draft, sanitizer=_sanitizer(), body_max=_body_max()
+            current_actor(), article, draft, sanitizer=_sanitizer(), body_max=_body_max()
         ),
     )
 
@@ -177,7 +173,7 @@ def edit_article(slug: str):
 @bp.get("/author")
 def desk():
     """The author's articles with their counts, and the comments waiting for an answer."""
-    return render_template("authoring/desk.html", desk=author_desk.load_desk(_user()))
+    return render_template("authoring/desk.html", desk=author_desk.load_desk(current_actor()))
 
 
 def _parse_moment(value: str | None) -> datetime | None:
@@ -192,8 +188,6 @@ def _parse_moment(value: str | None) -> datetime | None:
 @bp.post("/author/seen")
 def mark_seen():
     """Count everything shown on the desk as seen (up to when the desk was loaded)."""
-    if not PostOnlyForm().validate_on_submit():
-        abort(400, "The form was incomplete; please try again.")
-    author_desk.mark_seen(_user(), _parse_moment(request.form.get("until")))
+    author_desk.mark_seen(current_actor(), _parse_moment(request.form.get("until")))
     flash("Everything on your desk is marked as seen.", "success")
     return redirect(url_for("authoring.desk"))

@@ -20,6 +20,7 @@ from forum.models import (
     utcnow,
 )
 from forum.services import community, mentions, moderation, notifications, threads
+from forum.services.errors import NotFound
 from forum.services.threads import DiscussionSettings
 from tests.conftest import make_article, make_user
 
@@ -525,5 +526,6 @@ def test_old_notifications_are_kept_and_paged_newest_first(p):
     seen = [n.comment_id for page in pages for n in page.items]
     assert seen == [c.id for c in reversed(replies)]
     assert [len(page.items) for page in pages] == [3, 3, 1]
-    # Past the end: an empty page, not an error.
-    assert notifications.page_for(p.alice, 9, 3).items == []
+    # Past the end: no such page (the view's 404).
+    with pytest.raises(NotFound):
+        notifications.page_for(p.alice, 9, 3)
