@@ -20,6 +20,7 @@ from flask_login import current_user
 
 from forum.auth.current import current_actor
 from forum.authoring.forms import ArticleForm
+from forum.forms_support import apply_refusal
 from forum.models import Article
 from forum.services import articles, author_desk, permissions
 from forum.services.errors import ValidationFailed
@@ -93,15 +94,6 @@ def _draft_from(form: ArticleForm) -> articles.ArticleDraft:
     )
 
 
-def _show_errors(form: ArticleForm, error: ValidationFailed) -> None:
-    for name, message in error.errors.items():
-        field = getattr(form, name, None)
-        if field is None:
-            form.form_errors.append(message)
-        else:
-            field.errors = [*field.errors, message]
-
-
 def _editor(form: ArticleForm, article: Article | None, preview_html=None, status: int = 200):
     return (
         render_template(
@@ -127,7 +119,7 @@ def _handle(form: ArticleForm, article: Article | None, save):
     try:
         saved = save(_draft_from(form))
     except ValidationFailed as exc:
-        _show_errors(form, exc)
+        apply_refusal(form, exc)
         return _editor(form, article, status=400)
     flash("The article is saved." if article else "The article is published.", "success")
     return redirect(url_for("site.article", slug=saved.slug))

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 
 from forum.auth.current import current_actor
 from forum.extensions import csrf, limiter
+from forum.forms_support import apply_refusal
 from forum.mailing import outbox
 from forum.mailing.forms import (
     PREFERENCE_CHOICES,
@@ -87,7 +88,7 @@ def change_email():
                 user, form.email.data, form.current_password.data, outbox.links()
             )
         except NotAllowed as exc:
-            getattr(form, exc.field or "email").errors.append(exc.message)
+            apply_refusal(form, exc, default_field="email")
         else:
             outbox.deliver_soon(queued)
             if not user.email:
@@ -219,7 +220,7 @@ def reset_password(token: str):
                 max_length=current_app.config["PASSWORD_MAX_LENGTH"],
             )
         except NotAllowed as exc:
-            form.password.errors.append(exc.message)
+            apply_refusal(form, exc, default_field="password")
         except InvalidToken as exc:  # used in another tab a moment ago
             return _bad_link(exc, "reset")
         else:

@@ -16,6 +16,7 @@ from flask import (
 from flask_login import current_user, logout_user
 
 from forum.auth.current import current_actor
+from forum.forms_support import apply_refusal
 from forum.services import your_data
 from forum.services.errors import NotAllowed
 from forum.your_data.forms import DeleteAccountForm
@@ -66,7 +67,7 @@ def delete():
             remove_comments=form.comments.data == "remove",
         )
     except NotAllowed as exc:
-        form.password.errors = [*form.password.errors, exc.message]
+        apply_refusal(form, exc, default_field="password")
         return _confirm_page(form, 400)
     logout_user()
     session.clear()
