@@ -18,6 +18,7 @@ from forum.extensions import csrf, db, limiter, login_manager, migrate, password
 from forum.feeds.views import bp as feeds_bp
 from forum.mailing.views import bp as mailing_bp
 from forum.moderation.views import bp as moderation_bp
+from forum.paging import DatabaseIntConverter
 from forum.site.views import bp as site_bp
 from forum.sqlite import configure_sqlite_engine, mark_request_intent
 from forum.your_data.views import bp as your_data_bp
@@ -57,6 +58,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
+    # Before the routes: every <int:...> in them is an id the database can hold.
+    app.url_map.converters["int"] = DatabaseIntConverter
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     errors.register(app)

@@ -188,11 +188,11 @@ def render_body(body: str, sanitizer: str) -> str:
 
 
 def get_comment(comment_id: int) -> Comment:
-    comment = db.session.execute(
-        select(Comment)
-        .options(joinedload(Comment.author), joinedload(Comment.article))
-        .where(Comment.id == comment_id)
-    ).scalar_one_or_none()
+    """The comment with its author and article, or NotFound. One already in the session
+    (a reply's parent, say) costs no query."""
+    comment = db.session.get(
+        Comment, comment_id, options=[joinedload(Comment.author), joinedload(Comment.article)]
+    )
     if comment is None:
         raise NotFound("No comment has that number.")
     return comment
