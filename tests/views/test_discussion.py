@@ -492,6 +492,13 @@ def paged(app_factory):
         yield app, app.test_client(), article, made, alice
 
 
+def test_a_permalink_with_an_unknown_sort_is_a_400_like_the_page(paged):
+    _, client, _, made, _ = paged
+    response = client.get(f"/comments/{made[0][1].id}?sort=best")
+    assert response.status_code == 400
+    assert "Unknown sort" in response.get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("thread", "sort", "expected_query"),
     [
