@@ -40,6 +40,7 @@ def render_article(
             article=article,
             position=articles.series_position(article),
             discussion=discussion,
+            sorts=list(threads.Sort),  # the sort links, from the one list the service accepts
             form=form or new_comment_form(),
             preview_html=preview_html,
             settings=settings(),
