@@ -57,10 +57,6 @@ def _body_max() -> int:
     return current_app.config["ARTICLE_MAX_LENGTH"]
 
 
-def _sanitizer() -> str:
-    return current_app.config["SANITIZER"]
-
-
 def _article_form(draft: articles.ArticleDraft | None = None) -> ArticleForm:
     """The form, with the series to choose from; on GET, filled from ``draft``."""
     if request.method == "GET" and draft is not None:
@@ -126,7 +122,7 @@ def _handle(form: ArticleForm, article: Article | None, save):
     if form.preview.data:
         if not (form.slug.data or "").strip() and (form.title.data or "").strip():
             form.slug.data = articles.suggest_slug(form.title.data, article)
-        html = render_markdown(form.body.data or "", _sanitizer(), profile="article")
+        html = render_markdown(form.body.data or "", profile="article")
         return _editor(form, article, preview_html=html)
     try:
         saved = save(_draft_from(form))
@@ -148,9 +144,7 @@ def new_article():
     return _handle(
         form,
         None,
-        lambda draft: articles.create_article(
-            _user(), draft, sanitizer=_sanitizer(), body_max=_body_max()
-        ),
+        lambda draft: articles.create_article(_user(), draft, body_max=_body_max()),
     )
 
 
@@ -168,9 +162,7 @@ def edit_article(slug: str):
     return _handle(
         form,
         article,
-        lambda draft: articles.update_article(
-            _user(), article, draft, sanitizer=_sanitizer(), body_max=_body_max()
-        ),
+        lambda draft: articles.update_article(_user(), article, draft, body_max=_body_max()),
     )
 
 

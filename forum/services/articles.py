@@ -239,7 +239,7 @@ def collect_article_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def import_articles(paths: list[Path], sanitizer: str = "bleach") -> list[tuple[Article, bool]]:
+def import_articles(paths: list[Path]) -> list[tuple[Article, bool]]:
     """Create or update (by slug) the articles in ``paths`` in one transaction.
 
     Every file is parsed and checked before anything is written, so a bad file leaves the
@@ -289,7 +289,7 @@ def import_articles(paths: list[Path], sanitizer: str = "bleach") -> list[tuple[
             article.title = item.title
             article.summary = item.summary
             article.body_md = item.body
-            article.body_html = render_markdown(item.body, sanitizer, profile="article")
+            article.body_html = render_markdown(item.body, profile="article")
             article.author = authors[item.slug]
             article.series = series
             article.position = item.position
@@ -511,12 +511,12 @@ def _next_position(series: Series, article: Article | None) -> int:
     return (db.session.execute(query).scalar_one() or 0) + 1
 
 
-def _apply(article: Article, checked: _Checked, sanitizer: str) -> None:
+def _apply(article: Article, checked: _Checked) -> None:
     article.title = checked.title
     article.slug = checked.slug
     article.summary = checked.summary
     article.body_md = checked.body
-    article.body_html = render_markdown(checked.body, sanitizer, profile="article")
+    article.body_html = render_markdown(checked.body, profile="article")
     article.series = _series_named(checked.new_series, "") if checked.new_series else checked.series
     article.position = checked.position if article.series is not None else None
 
@@ -530,16 +530,14 @@ def _explain_race(draft: ArticleDraft, article: Article | None, body_max: int) -
     )
 
 
-def create_article(
-    user: User, draft: ArticleDraft, *, sanitizer: str = "bleach", body_max: int = 100_000
-) -> Article:
+def create_article(user: User, draft: ArticleDraft, *, body_max: int = 100_000) -> Article:
     """Publish a new article by ``user``, who then follows its discussion."""
     if not permissions.can_write_articles(user):
         raise Forbidden("Only authors, moderators and admins can write articles.")
     checked = _check_draft(draft, None, body_max)
     article = Article(author=user, published_at=utcnow())
     try:
-        _apply(article, checked, sanitizer)
+        _apply(article, checked)
         db.session.add(article)
         db.session.flush()
         community.add_follow(user, article)  # authors hear about their readers
@@ -555,7 +553,6 @@ def update_article(
     article: Article,
     draft: ArticleDraft,
     *,
-    sanitizer: str = "bleach",
     body_max: int = 100_000,
 ) -> Article:
     """Change an article: its author, or any moderator or admin. The author stays the same."""
@@ -563,7 +560,7 @@ def update_article(
         raise Forbidden("You can only edit your own articles.")
     checked = _check_draft(draft, article, body_max)
     try:
-        _apply(article, checked, sanitizer)
+        _apply(article, checked)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

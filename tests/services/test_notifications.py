@@ -213,7 +213,7 @@ def test_mentioned_names_agree_with_the_links_the_renderer_makes(p):
         r"and \`@bob\`."
     )
     found = mentions.mentioned_names(body)
-    html = threads.render_body(body, "bleach")
+    html = threads.render_body(body)
     linked = {name for name in ("alice", "bob", "carol", "writer", "moderator")}
     linked = {name for name in linked if f'href="/users/{name}"' in html}
     assert found == linked == {"alice", "bob"}
