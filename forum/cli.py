@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from forum.extensions import db
 from forum.mailing.links import EmailLinks
 from forum.models import Role
-from forum.services import accounts, articles, mail, moderation, rendering, sanitize
+from forum.services import accounts, article_import, mail, moderation, rendering, sanitize
 from forum.services.errors import DomainError, ValidationFailed
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
@@ -74,8 +74,10 @@ def import_articles(paths: tuple[Path, ...]):
     Each PATH is a .md file or a directory of them. Nothing is written unless every file is
     good."""
     try:
-        results = articles.import_articles(list(paths))
-    except articles.ArticleImportError as exc:
+        results = article_import.import_articles(
+            list(paths), body_max=current_app.config["ARTICLE_MAX_LENGTH"]
+        )
+    except article_import.ArticleImportError as exc:
         click.echo(f"Error: {exc}", err=True)
         click.echo("Nothing was imported.", err=True)
         raise SystemExit(1) from None

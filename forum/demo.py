@@ -7,7 +7,7 @@ from pathlib import Path
 
 from forum.extensions import db
 from forum.models import Comment, Role, utcnow
-from forum.services import accounts, articles, community, moderation, threads
+from forum.services import accounts, article_import, articles, community, moderation, threads
 
 CONTENT_DIR = Path(__file__).parent / "demo_content"
 FEATURED_SLUG = "exosomes-cellular-messengers"
@@ -33,7 +33,7 @@ def load() -> list[tuple[str, str, str]]:
         password = secrets.token_urlsafe(9)
         accounts.register(username, password, role=role, display_name=display_name)
         made.append((username, role.value, password))
-    articles.import_articles([CONTENT_DIR])
+    article_import.import_articles([CONTENT_DIR])
     _discussions()
     return made
 
