@@ -1,7 +1,8 @@
 """Markdown to safe HTML: the only module that touches the Markdown parser and the sanitizers.
 
-Everything a user writes goes through :func:`render_markdown` and nowhere else, so that this
-one file can be audited on its own and the sanitizer swapped without touching any caller.
+Everything a user writes goes through :func:`render_markdown` (or :func:`render_comment`, the
+same pipeline that also reports ``@mentions``) and nowhere else, so that this one file can be
+audited on its own and the sanitizer swapped without touching any caller.
 No other module may import ``bleach``, ``nh3`` or ``markdown_it``.
 
 The pipeline, in order:
