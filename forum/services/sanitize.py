@@ -62,8 +62,6 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
 from html.parser import HTMLParser
 
 import bleach
@@ -75,7 +73,8 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-from forum.services.usernames import MENTION_PATTERN, is_valid_username
+from forum.services.rendered import LINK_REL, Mention, Rendered
+from forum.services.usernames import MENTION_PATTERN
 
 __all__ = ["BACKENDS", "Rendered", "configure", "configured_backend", "render_comment"]
 __all__ += ["render_markdown"]
@@ -101,7 +100,6 @@ _ARTICLE_TAGS = _ALLOWED_TAGS | {
 _PROFILE_TAGS = {"comment": _ALLOWED_TAGS, "article": _ARTICLE_TAGS}
 _VOID_TAGS = frozenset({"br", "hr"})
 _ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
-_LINK_REL = "nofollow ugc noopener"
 
 # Text that linkify may turn into a link: explicit web and mailto addresses and "www." hosts.
 _LINKIFY_PREFIXES = ("http://", "https://", "www.", "mailto:")
@@ -196,49 +194,6 @@ def _render(text: str, backend: str | None, profile: str) -> Rendered:
     finisher = _Finisher(_PROFILE_TAGS[profile])
     finisher.feed(clean(_markdown(profile).render(text)))
     return finisher.result()
-
-
-@dataclass(frozen=True)
-class _Mention:
-    """A place in the output where ``@name`` was written (as written, before lower-casing)."""
-
-    name: str
-
-    def as_text(self) -> str:
-        return html.escape(f"@{self.name}", quote=False)
-
-
-class Rendered:
-    """Sanitized HTML whose ``@name`` mentions are not yet decided: each is a slot that
-    :meth:`linked` fills with a profile link or leaves as text."""
-
-    __slots__ = ("_pieces", "html", "mentions")
-
-    def __init__(self, pieces: list[str | _Mention], mentions: frozenset[str]) -> None:
-        self._pieces = pieces
-        self.mentions = mentions
-        # The HTML with every mention as plain text: what a body with no known names shows.
-        self.html = "".join(p if isinstance(p, str) else p.as_text() for p in pieces)
-
-    def linked(self, spellings: Mapping[str, str]) -> str:
-        """The HTML with each mention whose lower-cased name is in ``spellings`` linked to
-        ``/users/<spelling>``; other mentions stay text. A spelling outside the username
-        characters is refused, so the inserted markup can't carry anything else."""
-        if not spellings or not self.mentions:
-            return self.html
-        parts = []
-        for piece in self._pieces:
-            if isinstance(piece, str):
-                parts.append(piece)
-                continue
-            username = spellings.get(piece.name.lower())
-            if username is None or not is_valid_username(username):
-                parts.append(piece.as_text())
-            else:
-                parts.append(
-                    f'<a href="/users/{username}" rel="{_LINK_REL}">@{html.escape(piece.name)}</a>'
-                )
-        return "".join(parts)
 
 
 # --- Stage 1: Markdown ---------------------------------------------------------------------
@@ -361,7 +316,7 @@ class _Finisher(HTMLParser):
     def __init__(self, allowed_tags: frozenset[str] = _ALLOWED_TAGS) -> None:
         super().__init__(convert_charrefs=True)
         self._allowed = allowed_tags
-        self._parts: list[str | _Mention] = []
+        self._parts: list[str | Mention] = []
         self._mentions: set[str] = set()
         self._open: list[tuple[str, bool]] = []  # (tag, was its start tag written?)
 
@@ -384,7 +339,7 @@ class _Finisher(HTMLParser):
                 return
             title = values.get("title")
             title_attr = f' title="{_escape_attr(title)}"' if title else ""
-            self._parts.append(f'<a href="{_escape_attr(href)}"{title_attr} rel="{_LINK_REL}">')
+            self._parts.append(f'<a href="{_escape_attr(href)}"{title_attr} rel="{LINK_REL}">')
         elif tag == "ol" and _START_DIGITS.fullmatch(values.get("start", "")):
             self._parts.append(f'<ol start="{values["start"]}">')
         else:
@@ -411,7 +366,7 @@ class _Finisher(HTMLParser):
         position = 0
         for match in MENTION_PATTERN.finditer(data):
             self._parts.append(html.escape(data[position : match.start()], quote=False))
-            self._parts.append(_Mention(match.group(1)))
+            self._parts.append(Mention(match.group(1)))
             self._mentions.add(match.group(1).lower())
             position = match.end()
         self._parts.append(html.escape(data[position:], quote=False))
