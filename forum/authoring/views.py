@@ -22,7 +22,7 @@ from forum.auth.current import current_actor
 from forum.authoring.forms import ArticleForm
 from forum.forms_support import apply_refusal
 from forum.models import Article
-from forum.services import articles, author_desk, permissions
+from forum.services import article_editor, article_rules, articles, author_desk, permissions
 from forum.services.errors import ValidationFailed
 from forum.services.sanitize import render_markdown
 
@@ -54,11 +54,7 @@ def _body_max() -> int:
     return current_app.config["ARTICLE_MAX_LENGTH"]
 
 
-def _sanitizer() -> str:
-    return current_app.config["SANITIZER"]
-
-
-def _article_form(draft: articles.ArticleDraft | None = None) -> ArticleForm:
+def _article_form(draft: article_rules.ArticleDraft | None = None) -> ArticleForm:
     """The form, with the series to choose from; on GET, filled from ``draft``."""
     if request.method == "GET" and draft is not None:
         form = ArticleForm(
@@ -78,9 +74,9 @@ def _article_form(draft: articles.ArticleDraft | None = None) -> ArticleForm:
     return form
 
 
-def _draft_from(form: ArticleForm) -> articles.ArticleDraft:
+def _draft_from(form: ArticleForm) -> article_rules.ArticleDraft:
     raw_series = (form.series.data or "").strip()
-    return articles.ArticleDraft(
+    return article_rules.ArticleDraft(
         title=form.title.data or "",
         slug=form.slug.data or "",
         summary=form.summary.data or "",
@@ -113,8 +109,8 @@ def _handle(form: ArticleForm, article: Article | None, save):
         return _editor(form, article, status=400)
     if form.preview.data:
         if not (form.slug.data or "").strip() and (form.title.data or "").strip():
-            form.slug.data = articles.suggest_slug(form.title.data, article)
-        html = render_markdown(form.body.data or "", _sanitizer(), profile="article")
+            form.slug.data = article_rules.suggest_slug(form.title.data, article)
+        html = render_markdown(form.body.data or "", profile="article")
         return _editor(form, article, preview_html=html)
     try:
         saved = save(_draft_from(form))
@@ -130,15 +126,13 @@ def new_article():
     """Write a new article; it is published (and followed by its author) when saved."""
     if not permissions.can_write_articles(current_user):
         abort(403, "Your account is suspended, so you can't write articles now.")
-    form = _article_form(articles.ArticleDraft())
+    form = _article_form(article_rules.ArticleDraft())
     if request.method == "GET":
         return _editor(form, None)
     return _handle(
         form,
         None,
-        lambda draft: articles.create_article(
-            current_actor(), draft, sanitizer=_sanitizer(), body_max=_body_max()
-        ),
+        lambda draft: article_editor.create_article(current_actor(), draft, body_max=_body_max()),
     )
 
 
@@ -150,14 +144,14 @@ def edit_article(slug: str):
         if current_user.is_suspended():
             abort(403, "Your account is suspended, so you can't edit articles now.")
         abort(403, "You can only edit your own articles.")
-    form = _article_form(articles.draft_of(article))
+    form = _article_form(article_editor.draft_of(article))
     if request.method == "GET":
         return _editor(form, article)
     return _handle(
         form,
         article,
-        lambda draft: articles.update_article(
-            current_actor(), article, draft, sanitizer=_sanitizer(), body_max=_body_max()
+        lambda draft: article_editor.update_article(
+            current_actor(), article, draft, body_max=_body_max()
         ),
     )
 

@@ -190,7 +190,7 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
     if not form.validate_on_submit():
         return again(400)
     if form.preview.data:
-        return again(200, render_markdown(form.body.data or "", settings().sanitizer))
+        return again(200, render_markdown(form.body.data or ""))
     try:
         _spam_check(form)
         comment = threads.post_comment(
@@ -226,7 +226,7 @@ def preview():
     if len(body) > limit:
         message = f"Comments can be at most {limit:,} characters; this one has {len(body):,}."
         return jsonify(errors={"body": [message]}), 400
-    return jsonify(html=threads.render_body(body, settings().sanitizer))
+    return jsonify(html=threads.render_body(body))
 
 
 @bp.get("/comments/<int:comment_id>")
@@ -253,7 +253,7 @@ def edit(comment_id: int):
     status = 200
     if request.method == "POST":
         if form.preview.data and form.validate_on_submit():
-            preview_html = render_markdown(form.body.data or "", settings().sanitizer)
+            preview_html = render_markdown(form.body.data or "")
         elif form.validate_on_submit():
             try:
                 threads.edit_comment(user, comment, form.body.data or "", settings=settings())

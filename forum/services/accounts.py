@@ -1,7 +1,5 @@
 """Registration, authentication and password changes."""
 
-import re
-
 from sqlalchemy import select
 
 from forum.extensions import db, passwords
@@ -9,10 +7,7 @@ from forum.models import Role, User
 from forum.models.users import new_session_token
 from forum.services.errors import NotAllowed, NotFound, ValidationFailed
 from forum.services.text import clean_display_name
-
-# ASCII only: no look-alike letters from other scripts, no right-to-left tricks.
-USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,30}")
-USERNAME_RULE = "3 to 30 characters: ASCII letters, digits, _ and -"
+from forum.services.usernames import USERNAME_RULE, is_valid_username
 
 
 def find_user(username: str, *, include_deleted: bool = True) -> User | None:
@@ -33,7 +28,7 @@ def get_by_username(username: str, *, include_deleted: bool = True) -> User:
 
 def username_problem(username: str) -> str | None:
     """Why ``username`` can't be used, or None."""
-    if not USERNAME_PATTERN.fullmatch(username):
+    if not is_valid_username(username):
         return f"Usernames are {USERNAME_RULE}."
     if find_user(username) is not None:
         return "That username is taken."
@@ -85,7 +80,7 @@ def register(
 
 def authenticate(username: str, password: str) -> User | None:
     """The user if the password matches; None otherwise, with the same cost either way."""
-    user = find_user(username) if USERNAME_PATTERN.fullmatch(username.strip()) else None
+    user = find_user(username) if is_valid_username(username.strip()) else None
     if not passwords.verify(user.password_hash if user else None, password):
         return None
     if passwords.needs_rehash(user.password_hash):

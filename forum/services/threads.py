@@ -19,7 +19,6 @@ from forum.models import Article, Comment, CommentRevision, CommentStatus, User,
 from forum.services import community, mentions, moderation, notifications, permissions
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.pages import Page, slice_page
-from forum.services.sanitize import render_markdown
 from forum.services.text import is_blank, strip_control_characters
 
 
@@ -45,7 +44,6 @@ class Sort(enum.StrEnum):
 class DiscussionSettings:
     """The configuration the discussion rules depend on (read from app config by views)."""
 
-    sanitizer: str = "bleach"
     max_length: int = 10_000
     edit_window_minutes: int = 60
     threads_per_page: int = 50
@@ -59,7 +57,6 @@ class DiscussionSettings:
     @classmethod
     def from_config(cls, config) -> "DiscussionSettings":
         return cls(
-            sanitizer=config["SANITIZER"],
             max_length=config["COMMENT_MAX_LENGTH"],
             edit_window_minutes=config["EDIT_WINDOW_MINUTES"],
             threads_per_page=config["THREADS_PER_PAGE"],
@@ -156,7 +153,7 @@ def post_comment(
     pending = moderation.needs_premoderation(
         author, settings.premoderate_first, settings.trusted_after
     )
-    mentioned = mentions.resolve(mentions.mentioned_names(body))
+    rendered = mentions.render_with_mentions(body)
     comment = Comment(
         article=article,
         author=author,
@@ -164,7 +161,7 @@ def post_comment(
         root_id=parent.thread_root_id if parent else None,
         depth=parent.depth + 1 if parent else 0,
         body_md=body,
-        body_html=render_markdown(body, settings.sanitizer, mentions=_spellings(mentioned)),
+        body_html=rendered.html,
         status=CommentStatus.PENDING if pending else CommentStatus.VISIBLE,
         created_at=utcnow(),
     )
@@ -172,19 +169,14 @@ def post_comment(
     db.session.flush()
     if parent is not None:
         community.add_follow(author, article)  # replying follows the discussion
-    notifications.notify_new_comment(comment, mentioned)
+    notifications.notify_new_comment(comment, rendered.mentioned)
     db.session.commit()
     return comment
 
 
-def _spellings(users: dict[str, User]) -> dict[str, str]:
-    return {key: user.username for key, user in users.items()}
-
-
-def render_body(body: str, sanitizer: str) -> str:
+def render_body(body: str) -> str:
     """A comment body's HTML, with its @mentions of existing accounts linked."""
-    mentioned = mentions.resolve(mentions.mentioned_names(body))
-    return render_markdown(body, sanitizer, mentions=_spellings(mentioned))
+    return mentions.render_with_mentions(body).html
 
 
 def get_comment(comment_id: int) -> Comment:
@@ -240,11 +232,11 @@ def edit_comment(
         )
     )
     comment.body_md = body
-    mentioned = mentions.resolve(mentions.mentioned_names(body))
-    comment.body_html = render_markdown(body, settings.sanitizer, mentions=_spellings(mentioned))
+    rendered = mentions.render_with_mentions(body)
+    comment.body_html = rendered.html
     comment.edited_at = now
     # People newly @mentioned by the edit hear about it; nobody else is told again.
-    notifications.notify_new_comment(comment, mentioned, mentions_only=True)
+    notifications.notify_new_comment(comment, rendered.mentioned, mentions_only=True)
     db.session.commit()
     return comment
 

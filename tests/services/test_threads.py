@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from forum.extensions import db
 from forum.models import Comment, CommentRevision, CommentStatus, Role, utcnow
 from forum.models.users import INDEFINITE
-from forum.services import threads
+from forum.services import sanitize, threads
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.threads import DiscussionSettings, Shown, Sort
 from tests.conftest import make_article, make_user
@@ -500,9 +500,12 @@ UNICODE_BODIES = {
 
 @pytest.mark.parametrize("sanitizer", ["bleach", "nh3"])
 @pytest.mark.parametrize("text", list(UNICODE_BODIES.values()), ids=list(UNICODE_BODIES))
-def test_unicode_is_stored_and_rendered_exactly(people, sanitizer, text):
+def test_unicode_is_stored_and_rendered_exactly(people, sanitizer, text, monkeypatch):
     article, alice, _ = people
-    comment = post(alice, article, text, settings=DiscussionSettings(sanitizer=sanitizer))
+    # As the app factory does with FORUM_SANITIZER; monkeypatch restores the previous one.
+    monkeypatch.setattr(sanitize, "_configured_backend", sanitize.configured_backend())
+    sanitize.configure(sanitizer)
+    comment = post(alice, article, text)
     db.session.expire_all()
     assert comment.body_md == text
     assert comment.body_html == f"<p>{text}</p>\n"
