@@ -18,6 +18,7 @@ from forum.extensions import csrf, db, limiter, login_manager, migrate, password
 from forum.feeds.views import bp as feeds_bp
 from forum.mailing.views import bp as mailing_bp
 from forum.moderation.views import bp as moderation_bp
+from forum.services import discussion_state
 from forum.site.views import bp as site_bp
 from forum.sqlite import configure_sqlite_engine, mark_request_intent
 from forum.your_data.views import bp as your_data_bp
@@ -119,3 +120,4 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     passwords.init_app(app)
+    discussion_state.install()

@@ -43,6 +43,8 @@ class DefaultConfig:
     EDIT_WINDOW_MINUTES = 60
     THREADS_PER_PAGE = 50
     MAX_DISPLAY_DEPTH = 6
+    # A long thread shows its first replies, then "Show N more replies".
+    REPLIES_PER_THREAD = 100
 
     # Moderation, spam and rate limits
     PREMODERATE_FIRST_COMMENTS = 0

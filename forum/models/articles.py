@@ -41,6 +41,12 @@ class Article(db.Model):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     discussion_locked: Mapped[bool] = mapped_column(default=False)
     lock_reason: Mapped[str | None] = mapped_column(String(500))
+    # Kept by forum.services.discussion_state, never by hand. The version changes on every
+    # event that can change what anyone sees in the discussion: it keys the page cache and
+    # the ETag. The counts spare every page a COUNT(*) over the discussion.
+    discussion_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    thread_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     author: Mapped[User] = relationship()
     series: Mapped[Series | None] = relationship(back_populates="articles")

@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 
 from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, Follow, User, Vote, utcnow
-from forum.services import permissions
+from forum.services import discussion_state, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 
 # --- votes ----------------------------------------------------------------------------------
@@ -29,6 +29,8 @@ def vote(user: User, comment: Comment) -> Comment:
             .where(Comment.id == comment.id)
             .values(helpful_count=Comment.helpful_count + 1)
         )
+        db.session.refresh(comment, ["helpful_count"])
+        discussion_state.thread_voted(comment)
         db.session.commit()
     except IntegrityError:
         # The same reader's other request (a double click) voted after our check.
@@ -52,6 +54,8 @@ def unvote(user: User, comment: Comment) -> Comment:
         .where(Comment.id == comment.id)
         .values(helpful_count=Comment.helpful_count - 1)
     )
+    db.session.refresh(comment, ["helpful_count"])
+    discussion_state.thread_voted(comment)
     db.session.commit()
     db.session.refresh(comment)
     return comment
