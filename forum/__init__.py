@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import cli, errors, security, templating
+from forum import cli, errors, page_cache, security, templating
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
@@ -121,3 +121,4 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     passwords.init_app(app)
     discussion_state.install()
+    page_cache.init_app(app, [PROJECT_ROOT / "templates", PROJECT_ROOT / "forum" / "static"])

@@ -10,6 +10,10 @@ class DefaultConfig:
     # None means "an SQLite file in the instance folder", resolved by the factory.
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
+    # Rendered discussion pages: in Redis when REDIS_URL is set (shared by every worker and
+    # machine), else in each process, up to this many megabytes.
+    PAGE_CACHE_MAX_MB = 64
+    PAGE_CACHE_SECONDS = 6 * 3600
 
     # How many reverse proxies sit in front (nginx = 1): their X-Forwarded-For/-Proto are
     # trusted for the client address (rate limits) and HTTPS (secure cookies, HSTS).

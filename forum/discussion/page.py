@@ -1,12 +1,14 @@
 """Rendering the article page with its discussion, shared by the article view and by the
 posting views when they must show a form again with its errors."""
 
-from flask import current_app, render_template, request
+from flask import Response, current_app, make_response, render_template, request
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 
+from forum.discussion import cached
 from forum.discussion.forms import CommentForm
-from forum.extensions import db
 from forum.models import Article, Comment, utcnow
+from forum.page_cache import page_cache
 from forum.services import articles, community, spam, threads
 
 
@@ -33,28 +35,35 @@ def render_article(
     preview_html: str | None = None,
     status: int = 200,
 ):
-    """The article page; ``form`` carries a draft and its errors back to the reader."""
+    """The article page; ``form`` carries a draft and its errors back to the reader.
+
+    The threads come from the shared rendering for this kind of viewer when there is one
+    (``forum.discussion.cached``), with the reader's own marks put in place."""
     sort = threads.Sort.parse(request.args.get("sort"))
-    try:
-        page_number = int(request.args.get("page", 1))
-    except ValueError:
-        page_number = 1
+    page_number = _page_number()
     reader = viewer()
-    discussion = threads.load_page(
-        article, reader, sort=sort, page=page_number, settings=settings()
-    )
+    config = settings()
+    kind = cached.viewer_kind(reader, article)
+    marks = cached.ReaderMarks.of(reader, article)
+    if kind == "reader" and marks.unshared:
+        kind = None
+    if kind in (None, "anonymous"):
+        _, html = cached.render_threads_block(
+            article, reader, sort, page_number, config, marks=marks
+        )
+    else:
+        html = cached.shared_threads_block(article, kind, reader, sort, page_number, config)
+        html = cached.personalize(html, reader, article, marks, config, generate_csrf())
     return (
         render_template(
             "discussion/article.html",
             article=article,
             position=articles.series_position(article),
-            discussion=discussion,
-            form=form or new_comment_form(),
+            threads_html=cached.threads_markup(html),
+            form=form or (new_comment_form() if reader is not None else None),
             preview_html=preview_html,
-            settings=settings(),
-            voted=community.voted_ids(reader, discussion.comment_ids),
+            settings=config,
             following=community.is_following(reader, article),
-            can_pin=community.can_pin(reader, article),
             # The server's clock, so the script's "new since your last visit" needs no
             # trust in the reader's clock.
             rendered_at=utcnow(),
@@ -63,17 +72,39 @@ def render_article(
     )
 
 
-def comment_node(comment: Comment, reader) -> threads.Node:
-    """``comment`` alone (no replies) as it appears to ``reader`` at its place in the tree.
+def _page_number() -> int:
+    try:
+        return int(request.args.get("page", 1))
+    except ValueError:
+        return 1
 
-    The display level and the "replying to" name follow the same cap as a whole page."""
-    cap = max(settings().max_display_depth, 1)
-    level = min(comment.depth + 1, cap)
-    replying_to = None
-    if comment.depth + 1 > cap and comment.parent_id is not None:
-        replying_to = db.session.get(Comment, comment.parent_id).author
-    shown = threads.shown_as(comment, reader) or threads.Shown.DELETED_PLACEHOLDER
-    return threads.Node(comment=comment, shown=shown, level=level, replying_to=replying_to)
+
+def serve_article(article: Article) -> Response:
+    """``GET /articles/<slug>``: anonymous readers get the cached page, revalidated by its
+    ``ETag``; everyone else gets ``render_article``."""
+    if viewer() is not None or not cached.anonymous_cacheable():
+        body, status = render_article(article)
+        response = make_response(body, status)
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
+    sort = threads.Sort.parse(request.args.get("sort"))
+    page_number = _page_number()
+    etag = cached.anonymous_etag(article, sort, page_number)
+    headers = {"ETag": etag, "Cache-Control": "public, no-cache", "Vary": "Cookie"}
+    if etag in request.if_none_match:
+        return Response(status=304, headers=headers)
+    cache = page_cache()
+    key = cached.cache_key(article, "anonymous-page", sort, page_number)
+    body = cache.get(key)
+    if body is None:
+        body = render_article(article)[0].encode()
+        cache.set(key, body)
+    return Response(body, mimetype="text/html", headers=headers)
+
+
+def comment_node(comment: Comment, reader) -> threads.Node:
+    """``comment`` alone (no replies) as it appears to ``reader`` at its place in the tree."""
+    return cached.comment_node(comment, reader, settings())
 
 
 def render_comment_fragment(comment: Comment) -> str:
@@ -81,9 +112,10 @@ def render_comment_fragment(comment: Comment) -> str:
     reader = viewer()
     return render_template(
         "discussion/_fragment.html",
-        node=comment_node(comment, reader),
+        nodes=[comment_node(comment, reader)],
         article=comment.article,
+        viewer=reader,
         settings=settings(),
-        voted=community.voted_ids(reader, [comment.id]),
+        voted=cached.ReaderMarks.of(reader, comment.article).voted,
         can_pin=community.can_pin(reader, comment.article),
     )

@@ -53,6 +53,16 @@ def _stands(status: CommentStatus) -> bool:
     return status in (CommentStatus.VISIBLE, CommentStatus.HIDDEN)
 
 
+def version_of(slug: str):
+    """The discussion's version and visible comment count, by the article's address (one
+    small indexed query); None when no article has that address."""
+    return db.session.execute(
+        select(Article.discussion_version.label("version"), Article.comment_count).where(
+            Article.slug == slug
+        )
+    ).first()
+
+
 # --- writing the stored state ---------------------------------------------------------------
 
 

@@ -199,6 +199,17 @@ def get_comment(comment_id: int) -> Comment:
     return comment
 
 
+def authors_of(comment_ids: Iterable[int]) -> dict[int, User]:
+    """The author of each of ``comment_ids`` (one query; none when there are no ids)."""
+    ids = set(comment_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Comment.id, User).join(User, User.id == Comment.author_id).where(Comment.id.in_(ids))
+    ).all()
+    return {comment_id: user for comment_id, user in rows}
+
+
 def edit_comment(
     user: User,
     comment: Comment,
@@ -361,12 +372,15 @@ _ORDER = {
 }
 
 
-def _thread_total(article: Article, viewer: User | None) -> int:
+def _thread_total(article: Article, viewer: User | None, known_extra: int | None = None) -> int:
     """How many threads ``viewer`` sees: the stored count, plus (for moderators and authors of
-    pending comments) the few unlisted ones, found through the index on ``listed``."""
+    pending comments) the few unlisted ones, found through the index on ``listed`` unless
+    the caller already knows how many (``known_extra``)."""
     extra = _viewer_extra(viewer)
     if extra is None:
         return article.thread_count
+    if known_extra is not None and not permissions.is_moderator(viewer):
+        return article.thread_count + known_extra
     unlisted = db.session.execute(
         select(func.count(Comment.id)).where(
             Comment.article_id == article.id,
@@ -445,12 +459,14 @@ def load_page(
     sort: Sort = Sort.OLDEST,
     page: int = 1,
     settings: DiscussionSettings = DiscussionSettings(),
+    extra_threads: int | None = None,
 ) -> DiscussionPage:
     """One page of threads as a tree shaped for ``viewer``, in a fixed number of queries
     whatever the size of the discussion: the page's thread ids off an index, then those
-    threads' comments (each thread's first ``replies_per_thread`` replies)."""
+    threads' comments (each thread's first ``replies_per_thread`` replies). ``extra_threads``:
+    how many unlisted threads of their own a reader has here, when the caller knows."""
     per_page = max(settings.threads_per_page, 1)
-    total = _thread_total(article, viewer)
+    total = _thread_total(article, viewer, extra_threads)
     pages = max(math.ceil(total / per_page), 1)
     page = min(max(page, 1), pages)
     page_ids = _page_thread_ids(article, viewer, sort, page, per_page)

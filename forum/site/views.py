@@ -2,7 +2,7 @@
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from forum.discussion.page import render_article, viewer
+from forum.discussion.page import serve_article, viewer
 from forum.services import articles, community, profiles
 from forum.services.errors import NotFound
 
@@ -56,4 +56,4 @@ def article(slug: str):
         found = articles.get_article(slug)
     except NotFound as exc:
         abort(404, exc.message)
-    return render_article(found)
+    return serve_article(found)
