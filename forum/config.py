@@ -47,6 +47,9 @@ class DefaultConfig:
     EDIT_WINDOW_MINUTES = 60
     THREADS_PER_PAGE = 50
     MAX_DISPLAY_DEPTH = 6
+    # Tell repliers, the mentioned and followers about a new comment in a thread after the
+    # response (false: before it, in the posting request).
+    NOTIFY_IN_BACKGROUND = True
     # A long thread shows its first replies, then "Show N more replies".
     REPLIES_PER_THREAD = 100
 

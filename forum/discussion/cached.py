@@ -76,8 +76,9 @@ def cache_key(article: Article, kind: str, sort: threads.Sort, page: int) -> str
 
 
 def anonymous_etag(article: Article, sort: threads.Sort, page: int) -> str:
+    """The anonymous page's entity tag (unquoted): what changes its bytes."""
     fingerprint = page_cache().fingerprint
-    return f'"d{article.id}-{article.discussion_version}-{sort.value}-{page}-{fingerprint}"'
+    return f"d{article.id}-{article.discussion_version}-{sort.value}-{page}-{fingerprint}"
 
 
 def anonymous_cacheable() -> bool:

@@ -90,8 +90,8 @@ def serve_article(article: Article) -> Response:
     sort = threads.Sort.parse(request.args.get("sort"))
     page_number = _page_number()
     etag = cached.anonymous_etag(article, sort, page_number)
-    headers = {"ETag": etag, "Cache-Control": "public, no-cache", "Vary": "Cookie"}
-    if etag in request.if_none_match:
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, no-cache", "Vary": "Cookie"}
+    if request.if_none_match.contains(etag):
         return Response(status=304, headers=headers)
     cache = page_cache()
     key = cached.cache_key(article, "anonymous-page", sort, page_number)

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from forum import background
 from forum.auth.forms import PostOnlyForm
 from forum.discussion.forms import CommentForm, EditForm, PreviewForm
 from forum.discussion.page import (
@@ -37,6 +38,7 @@ from forum.services import (
     community,
     discussion_state,
     moderation,
+    notifications,
     permissions,
     spam,
     threads,
@@ -202,13 +204,19 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
         return again(200, render_markdown(form.body.data or "", settings().sanitizer))
     try:
         _spam_check(form)
+        later = current_app.config["NOTIFY_IN_BACKGROUND"]
         comment = threads.post_comment(
             user,
             article,
             form.body.data or "",
             parent_id=parent.id if parent else None,
             settings=settings(),
+            notify=not later,
         )
+        if later and comment.is_visible:
+            # Replies, mentions and followers are told after the response: a discussion
+            # with thousands of followers mustn't slow the one who posts.
+            background.after_response(notifications.fan_out, comment.id)
     except NotAllowed as exc:
         target = form.body if exc.field in (None, "body") else None
         (target.errors if target is not None else form.form_errors).append(exc.message)
@@ -327,9 +335,9 @@ def discussion_version(slug: str):
     state = discussion_state.version_of(slug)
     if state is None:
         abort(404, "No article has that address.")
-    etag = f'"v{state.version}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Cookie"}
-    if etag in request.if_none_match:
+    etag = f"v{state.version}"
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache", "Vary": "Cookie"}
+    if request.if_none_match.contains(etag):
         return "", 304, headers
     return jsonify(version=state.version, comments=state.comment_count), 200, headers
 

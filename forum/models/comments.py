@@ -44,6 +44,7 @@ class Comment(db.Model):
         # the pinned thread, without scanning every thread.
         Index("ix_comments_article_parent_listed", "article_id", "parent_id", "listed"),
         Index("ix_comments_article_pinned", "article_id", "pinned_at"),
+        Index("ix_comments_notified_at", "notified_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +75,9 @@ class Comment(db.Model):
     # whether readers see the thread at all (its root stands, or a reply under it does), how
     # many of its comments readers see, and its key in the "top" sort (ascending: the
     # negated score, so that ties go to the older thread straight off the index).
+    # When the people concerned were told about it (None: not yet; posting leaves that to
+    # a background thread after the response, and `notifications send` catches up).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     listed: Mapped[bool] = mapped_column(default=False, server_default=false())
     visible_in_thread: Mapped[int] = mapped_column(default=0, server_default="0")
     top_key: Mapped[float] = mapped_column(default=0.0, server_default="0")

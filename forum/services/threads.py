@@ -138,11 +138,13 @@ def post_comment(
     *,
     parent_id: int | str | None = None,
     settings: DiscussionSettings = DiscussionSettings(),
+    notify: bool = True,
 ) -> Comment:
     """Post a top-level comment or a reply; the Markdown is rendered and sanitized once, here.
 
     New accounts' comments may wait for review (pre-moderation) and carry only a few links,
-    until enough of their comments have been approved."""
+    until enough of their comments have been approved. ``notify=False`` leaves telling the
+    people concerned to ``notifications.fan_out`` (the web posts it after the response)."""
     check_can_post(author, article)
     body = clean_body(body, settings)
     parent = find_parent(article, parent_id)
@@ -173,7 +175,8 @@ def post_comment(
     db.session.flush()
     if parent is not None:
         community.add_follow(author, article)  # replying follows the discussion
-    notifications.notify_new_comment(comment, mentioned)
+    if notify:
+        notifications.notify_new_comment(comment, mentioned)
     db.session.commit()
     return comment
 

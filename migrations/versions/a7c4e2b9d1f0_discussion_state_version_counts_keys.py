@@ -7,6 +7,7 @@ Create Date: 2026-12-01 01:30:00
 """
 
 import math
+import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -44,6 +45,7 @@ def upgrade():
             sa.Column("visible_in_thread", sa.Integer(), server_default="0", nullable=False)
         )
         batch_op.add_column(sa.Column("top_key", sa.Float(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("notified_at", sa.DateTime(), nullable=True))
         batch_op.create_index(
             "ix_comments_article_parent_created_id",
             ["article_id", "parent_id", "created_at", "id"],
@@ -63,6 +65,7 @@ def upgrade():
         batch_op.create_index(
             "ix_comments_article_pinned", ["article_id", "pinned_at"], unique=False
         )
+        batch_op.create_index("ix_comments_notified_at", ["notified_at"], unique=False)
 
     _backfill(op.get_bind())
 
@@ -81,10 +84,12 @@ def _backfill(conn) -> None:
         sa.column("listed", sa.Boolean),
         sa.column("visible_in_thread", sa.Integer),
         sa.column("top_key", sa.Float),
+        sa.column("notified_at", sa.DateTime),
     )
     articles = sa.table(
         "articles",
         sa.column("id", sa.Integer),
+        sa.column("discussion_version", sa.Integer),
         sa.column("comment_count", sa.Integer),
         sa.column("thread_count", sa.Integer),
     )
@@ -124,11 +129,21 @@ def _backfill(conn) -> None:
         article_total = totals.setdefault(root.article_id, [0, 0])
         article_total[0] += in_thread
         article_total[1] += int(listed)
+    # Comments already there were notified about when they were posted.
+    conn.execute(comments.update().values(notified_at=comments.c.created_at))
     for article_id, (comment_count, thread_count) in totals.items():
         conn.execute(
             articles.update()
             .where(articles.c.id == article_id)
             .values(comment_count=comment_count, thread_count=thread_count)
+        )
+    # Random first versions, as new articles get: pages of a database rebuilt from scratch
+    # must never share cache keys with the old one's.
+    for (article_id,) in conn.execute(sa.select(articles.c.id)).all():
+        conn.execute(
+            articles.update()
+            .where(articles.c.id == article_id)
+            .values(discussion_version=secrets.randbelow(2**30) + 1)
         )
 
 
@@ -144,11 +159,13 @@ def _utc_seconds(created) -> float:
 
 def downgrade():
     with op.batch_alter_table("comments", schema=None) as batch_op:
+        batch_op.drop_index("ix_comments_notified_at")
         batch_op.drop_index("ix_comments_article_pinned")
         batch_op.drop_index("ix_comments_article_parent_listed")
         batch_op.drop_index("ix_comments_root_created_id")
         batch_op.drop_index("ix_comments_article_parent_top_id")
         batch_op.drop_index("ix_comments_article_parent_created_id")
+        batch_op.drop_column("notified_at")
         batch_op.drop_column("top_key")
         batch_op.drop_column("visible_in_thread")
         batch_op.drop_column("listed")
