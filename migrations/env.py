@@ -94,7 +94,7 @@ def run_migrations_online():
         if is_sqlite:
             # Batch migrations rebuild tables that others reference; with foreign keys on,
             # that fails. The pragma is a no-op inside a transaction, so it goes to the raw
-            # driver connection before anything begins. (../shared/PITFALLS.md, migrations 3)
+            # driver connection before anything begins; PRAGMA foreign_key_check runs after.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
