@@ -99,20 +99,16 @@ def _apply_posted(session: Session, comment: Comment) -> None:
     if comment.parent_id is None or not visible:
         _bump(session, [comment.article_id], comment_count=int(visible), thread_count=int(visible))
         return
-    # Conditional UPDATEs, not a read then a write: two replies at once under a thread that
-    # readers couldn't see must list it (and count it) exactly once.
-    became_listed = session.execute(
-        update(Comment)
-        .where(Comment.id == comment.root_id, Comment.listed.is_(False))
-        .values(listed=True)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    session.execute(
+    # One UPDATE, not a read then a write: the thread's new count says whether readers could
+    # see it before (two replies at once under an unlisted thread list it exactly once).
+    in_thread, root_status = session.execute(
         update(Comment)
         .where(Comment.id == comment.root_id)
-        .values(visible_in_thread=Comment.visible_in_thread + 1)
+        .values(visible_in_thread=Comment.visible_in_thread + 1, listed=True)
+        .returning(Comment.visible_in_thread, Comment.status)
         .execution_options(synchronize_session=False)
-    )
+    ).one()
+    became_listed = int(in_thread == 1 and not _stands(root_status))
     _expire_roots(session, [comment.root_id])
     _bump(session, [comment.article_id], comment_count=1, thread_count=became_listed)
 
