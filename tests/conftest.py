@@ -198,15 +198,22 @@ def database_template(tmp_path_factory):
 
 
 def _empty_postgres_tables() -> None:
-    """Empty every table and restart its ids; rebuild the schema instead when a test left it
-    different from the models' (the demo command drops it and migrates)."""
+    """Delete every row (children first) and restart every id sequence, in one transaction;
+    rebuild the schema instead when a test left it different from the models' (the demo
+    command drops it and migrates). DELETE, not TRUNCATE: on tables this small TRUNCATE
+    costs 250 ms or more a test (new files for every table), DELETE about 30 ms."""
     tables = db.metadata.sorted_tables
     if set(inspect(db.engine).get_table_names()) != {table.name for table in tables}:
         _reset_schema()
         return
-    names = ", ".join(f'"{table.name}"' for table in tables)
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        sequences = conn.exec_driver_sql(
+            "SELECT sequence_name FROM information_schema.sequences"
+            " WHERE sequence_schema = 'public'"
+        ).scalars()
+        statements = [f'DELETE FROM "{table.name}"' for table in reversed(tables)]  # noqa: S608
+        statements += [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+        conn.exec_driver_sql("; ".join(statements))
 
 
 def seeded_template(template, directory, seed):
