@@ -18,8 +18,8 @@ from flask import has_app_context
 from flask.globals import app_ctx
 from flask.testing import FlaskClient
 from jinja2 import BytecodeCache
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
 from werkzeug.routing import Rule
 
 from forum import create_app
@@ -134,6 +134,17 @@ def _share_url_builders() -> None:
 
 
 _share_url_builders()
+
+
+@event.listens_for(Engine, "connect")
+def _no_waiting_for_the_disk(dbapi_connection, _record) -> None:
+    """On PostgreSQL, commit without waiting for the WAL to reach the disk: a test database
+    needs no durability, and the tests commit after nearly every step (measured here: about
+    4 ms a commit waiting, 0.3 to 0.6 ms not). Session-level, so nothing persists."""
+    if type(dbapi_connection).__module__.startswith("psycopg"):
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")
+        dbapi_connection.commit()
 
 
 # --- the database, once per session -----------------------------------------------------------
