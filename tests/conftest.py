@@ -4,9 +4,10 @@ database, with an app context pushed for the test; ``client`` and ``runner`` tal
 A fresh database is cheap: on SQLite the schema is built once per session (per xdist worker)
 into a template file that each test copies; on PostgreSQL (``FORUM_TEST_DATABASE_URL`` set to
 a database the suite may wipe) the schema is built once per session and every table is
-emptied (``TRUNCATE ... RESTART IDENTITY``) before each test. Under pytest-xdist each worker
+emptied (and its ids restarted) before each test. Under pytest-xdist each worker
 gets its own PostgreSQL database, named after the configured one plus the worker id, created
-when missing and dropped at the end of the session."""
+when missing and dropped at the end of the session. What else keeps a fresh app per test
+cheap is in tests/cheap_apps.py."""
 
 import os
 import shutil
@@ -17,15 +18,14 @@ import pytest
 from flask import has_app_context
 from flask.globals import app_ctx
 from flask.testing import FlaskClient
-from jinja2 import BytecodeCache
-from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine, make_url
-from werkzeug.routing import Rule
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 
 from forum import create_app
 from forum.extensions import db
 from forum.models import Article, Role, Series, User
 from forum.services import accounts
+from tests.cheap_apps import TEMPLATE_CACHE
 from tests.mail_support import mail_config, running_smtp_server
 
 CONFIGURED_DATABASE_URL = os.environ.get("FORUM_TEST_DATABASE_URL")
@@ -88,63 +88,6 @@ class RequestClient(FlaskClient):
         finally:
             context.g = saved
             db.session.rollback()
-
-
-class SharedTemplateCache(BytecodeCache):
-    """Compiled templates kept in memory for the whole session and shared by every app:
-    each test builds a fresh app, whose Jinja environment would otherwise parse and compile
-    every template it renders again. Keyed by template name and source checksum."""
-
-    def __init__(self) -> None:
-        self._code: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket) -> None:
-        if bucket.key in self._code:
-            bucket.bytecode_from_string(self._code[bucket.key])
-
-    def dump_bytecode(self, bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-TEMPLATE_CACHE = SharedTemplateCache()
-
-
-def _share_url_builders() -> None:
-    """Compile each URL rule's builder once per session instead of once per app.
-
-    Werkzeug turns every rule into two Python functions (``ast`` plus ``compile()``) when an
-    app registers it: about 50 ms per app here, which a fresh app per test pays thousands of
-    times over for the same rules. The function depends only on the rule's text, its
-    defaults and its trace; it reads converters through the rule it is bound to."""
-    compile_builder = Rule._compile_builder
-    builders: dict[tuple, object] = {}
-
-    def shared(self, append_unknown: bool = True):
-        key = (
-            self.rule,
-            tuple(self._trace),
-            repr(sorted((self.defaults or {}).items())),
-            append_unknown,
-        )
-        if key not in builders:
-            builders[key] = compile_builder(self, append_unknown)
-        return builders[key]
-
-    Rule._compile_builder = shared
-
-
-_share_url_builders()
-
-
-@event.listens_for(Engine, "connect")
-def _no_waiting_for_the_disk(dbapi_connection, _record) -> None:
-    """On PostgreSQL, commit without waiting for the WAL to reach the disk: a test database
-    needs no durability, and the tests commit after nearly every step (measured here: about
-    4 ms a commit waiting, 0.3 to 0.6 ms not). Session-level, so nothing persists."""
-    if type(dbapi_connection).__module__.startswith("psycopg"):
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit = off")
-        dbapi_connection.commit()
 
 
 # --- the database, once per session -----------------------------------------------------------
