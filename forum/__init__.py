@@ -18,6 +18,8 @@ from forum.extensions import csrf, db, limiter, login_manager, migrate, password
 from forum.feeds.views import bp as feeds_bp
 from forum.mailing.views import bp as mailing_bp
 from forum.moderation.views import bp as moderation_bp
+from forum.paging import DatabaseIntConverter
+from forum.services import sanitize
 from forum.site.views import bp as site_bp
 from forum.sqlite import configure_sqlite_engine, mark_request_intent
 from forum.your_data.views import bp as your_data_bp
@@ -57,6 +59,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     _init_extensions(app)
+    # Before the routes: every <int:...> in them is an id the database can hold.
+    app.url_map.converters["int"] = DatabaseIntConverter
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     errors.register(app)
@@ -81,10 +85,12 @@ def _resolve_config(app: Flask) -> None:
         app.config["SESSION_LIFETIME_HOURS"]
     )
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    if app.config["SANITIZER"] not in ("bleach", "nh3"):
+    # The one place the sanitizer setting is read: every render uses the configured backend.
+    if app.config["SANITIZER"] not in sanitize.BACKENDS:
         raise ValueError(
             f"FORUM_SANITIZER must be 'bleach' or 'nh3', not {app.config['SANITIZER']!r}"
         )
+    sanitize.configure(app.config["SANITIZER"])
 
 
 def _instance_secret_key(instance: Path) -> str:

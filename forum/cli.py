@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from forum.extensions import db
 from forum.mailing.links import EmailLinks
 from forum.models import Role
-from forum.services import accounts, articles, mail, moderation, rendering
+from forum.services import accounts, article_import, mail, moderation, rendering, sanitize
 from forum.services.errors import DomainError, ValidationFailed
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
@@ -74,8 +74,10 @@ def import_articles(paths: tuple[Path, ...]):
     Each PATH is a .md file or a directory of them. Nothing is written unless every file is
     good."""
     try:
-        results = articles.import_articles(list(paths), current_app.config["SANITIZER"])
-    except articles.ArticleImportError as exc:
+        results = article_import.import_articles(
+            list(paths), body_max=current_app.config["ARTICLE_MAX_LENGTH"]
+        )
+    except article_import.ArticleImportError as exc:
         click.echo(f"Error: {exc}", err=True)
         click.echo("Nothing was imported.", err=True)
         raise SystemExit(1) from None
@@ -95,7 +97,7 @@ def demo(host: str, port: int, no_serve: bool):
     from forum import demo as demo_content
 
     upgrade()
-    accounts_made = demo_content.load(current_app.config["SANITIZER"])
+    accounts_made = demo_content.load()
     credentials = Path(current_app.instance_path) / "demo-accounts.txt"
     if accounts_made:
         lines = [f"{u:<12} {role:<10} {pw}" for u, role, pw in accounts_made]
@@ -128,11 +130,11 @@ def rerender(batch_size: int):
 
     Run after changing the sanitizer (FORUM_SANITIZER) or its allowlist: stored HTML was
     made by the old rules."""
-    sanitizer = current_app.config["SANITIZER"]
+    sanitizer = sanitize.configured_backend()
     total = rendering.count_stored_bodies()
     changed = 0
     with click.progressbar(length=total, label=f"Re-rendering with {sanitizer}") as bar:
-        for done, changed_now in rendering.rerender_all(sanitizer, batch_size=batch_size):
+        for done, changed_now in rendering.rerender_all(batch_size=batch_size):
             changed += changed_now
             bar.update(done)
     click.echo(f"{total} bodies re-rendered, {changed} changed.")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from forum.extensions import db
 from forum.models import Comment, Role, utcnow
-from forum.services import accounts, articles, community, moderation, threads
+from forum.services import accounts, article_import, articles, community, moderation, threads
 
 CONTENT_DIR = Path(__file__).parent / "demo_content"
 FEATURED_SLUG = "exosomes-cellular-messengers"
@@ -24,7 +24,7 @@ DEMO_USERS = [
 ]
 
 
-def load(sanitizer: str = "bleach") -> list[tuple[str, str, str]]:
+def load() -> list[tuple[str, str, str]]:
     """Load the demo once; returns (username, role, password) for each account made, or []."""
     if accounts.find_user("mara") is not None:
         return []
@@ -33,16 +33,16 @@ def load(sanitizer: str = "bleach") -> list[tuple[str, str, str]]:
         password = secrets.token_urlsafe(9)
         accounts.register(username, password, role=role, display_name=display_name)
         made.append((username, role.value, password))
-    articles.import_articles([CONTENT_DIR], sanitizer)
-    _discussions(sanitizer)
+    article_import.import_articles([CONTENT_DIR])
+    _discussions()
     return made
 
 
-def _discussions(sanitizer: str) -> None:
+def _discussions() -> None:
     """A lively thread under the featured article, written through the real services."""
     people = {name: accounts.find_user(name) for name, _, _ in DEMO_USERS}
     article = articles.get_article(FEATURED_SLUG)
-    settings = threads.DiscussionSettings(sanitizer=sanitizer, spam_checks=False)
+    settings = threads.DiscussionSettings(spam_checks=False)
 
     def say(who: str, text: str, parent: Comment | None = None, hours_ago: float = 0) -> Comment:
         comment = threads.post_comment(
@@ -129,9 +129,7 @@ def _discussions(sanitizer: str) -> None:
     # The queue on first run: a second report, a newcomer's comment awaiting review (as with
     # FORUM_PREMODERATE_FIRST_COMMENTS), and an appeal against the hidden comment.
     moderation.report_comment(people["sam"], spam, "spam")
-    newcomer = threads.DiscussionSettings(
-        sanitizer=sanitizer, spam_checks=False, premoderate_first=1
-    )
+    newcomer = threads.DiscussionSettings(spam_checks=False, premoderate_first=1)
     threads.post_comment(
         people["sam"],
         article,

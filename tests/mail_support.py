@@ -126,7 +126,14 @@ def opt_in(
 
 
 def body_of(message: EmailMessage) -> str:
-    return message.get_content()
+    """The plain-text part (the whole body of a text-only message)."""
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def html_of(message: EmailMessage) -> str | None:
+    """The HTML alternative, or None when the message is plain text only."""
+    part = message.get_body(preferencelist=("html",))
+    return part.get_content() if part is not None else None
 
 
 def links_in(message: EmailMessage) -> list[str]:

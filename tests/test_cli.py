@@ -186,6 +186,34 @@ def test_articles_import_of_a_directory(runner, mara, tmp_path):
     assert [a.slug for a in series.articles] == ["first-light", "second"]
 
 
+# The importer and the editor share one check (article_rules.check_article) and one slug
+# maker; where the importer's own copies had drifted, the shared rule now holds for both.
+
+
+def test_the_importer_refuses_what_the_editor_refuses_at_the_key_s_line(runner, mara, tmp_path):
+    path = write(tmp_path, "long.md", article_text(title="T" * 201, slug="new"))
+    result = run(runner, "articles", "import", str(path))
+    assert result.exit_code == 1
+    assert f"{path}:2: title: Titles can be at most 200 characters." in result.output
+    assert f"{path}:3: slug: “new” is the address of a page" in result.output  # every problem
+    assert count(Article) == 0
+
+
+def test_an_imported_series_slug_is_made_like_an_article_slug(runner, mara, tmp_path):
+    path = write(tmp_path, "a.md", article_text(series="Cafés & Cells"))
+    assert run(runner, "articles", "import", str(path)).exit_code == 0
+    assert db.session.execute(select(Series.slug)).scalar_one() == "cafes-cells"
+
+
+def test_an_imported_article_without_a_position_goes_after_the_series_last(runner, mara, tmp_path):
+    folder = tmp_path / "batch"
+    write(folder, "a.md", article_text())
+    write(folder, "b.md", article_text(title="Later", slug="later", position=None))
+    assert run(runner, "articles", "import", str(folder)).exit_code == 0
+    later = db.session.execute(select(Article).where(Article.slug == "later")).scalar_one()
+    assert later.position == 2
+
+
 # Each case: files written (a good file sorts first, so it would be written first), the bad
 # file, the line the report must point at, and words from the message.
 BAD_IMPORTS = {

@@ -21,6 +21,7 @@ from tests.mail_support import (
     body_of,
     free_port,
     header_url,
+    html_of,
     mail_config,
     opt_in,
     running_smtp_server,
@@ -201,6 +202,8 @@ def test_the_daily_digest_groups_notifications_into_one_email(app, smtp):
     body = body_of(digest)
     assert body.index("Reply from bob.") < body.index("Reply from carol.")
     assert "Reply from dan." in body
+    html = html_of(digest)
+    assert html.index("Reply from bob.") < html.index("Reply from carol.")
     assert digest["List-Unsubscribe"]
     db.session.refresh(rita)
     assert rita.last_digest_at is not None
@@ -257,6 +260,70 @@ def test_long_comments_are_trimmed_and_titles_cannot_add_headers(app, smtp):
     assert "word word" in body
     assert len(body) < 1500
     assert "…" in body
+
+
+def test_every_email_has_a_plain_text_part_and_an_html_alternative(app, smtp):
+    a_reply_to(opt_in(make_user("rita")))
+    send(app)
+    [message] = smtp.messages
+    assert message.get_content_type() == "multipart/alternative"
+    parts = [part.get_content_type() for part in message.iter_parts()]
+    assert parts == ["text/plain", "text/html"]  # text first: the fallback
+    html = html_of(message)
+    assert "I see it differently: the membrane decides." in html
+    assert f'href="{header_url(message)}"' in html
+
+
+def test_the_html_part_escapes_comment_text_names_and_titles(app, smtp):
+    rita = opt_in(make_user("rita"))
+    article = make_article(title="Cells <i>and</i> signals")
+    parent = threads.post_comment(rita, article, "Hello.", settings=NO_SPAM)
+    mallory = make_user("mallory", display_name="<script>alert('name')</script>")
+    threads.post_comment(
+        mallory,
+        article,
+        "Look: <script>alert('body')</script> & <img src=x onerror=alert(1)>",
+        parent_id=parent.id,
+        settings=NO_SPAM,
+    )
+
+    send(app)
+
+    [message] = smtp.messages
+    html = html_of(message)
+    assert "<script" not in html and "<img" not in html and "<i>" not in html
+    assert "&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt;" in html
+    assert "&lt;script&gt;alert(&#39;body&#39;)&lt;/script&gt; &amp; &lt;img" in html
+    # The plain-text part is not HTML: it keeps the characters as written.
+    assert "<script>alert('body')</script>" in body_of(message)
+
+
+def test_the_digest_s_html_part_escapes_excerpts_and_names(app, smtp):
+    rita = opt_in(make_user("rita"), EmailPreference.DAILY)
+    article = make_article(title="Cell Signals")
+    parent = threads.post_comment(rita, article, "My first thought.", settings=NO_SPAM)
+    threads.post_comment(
+        make_user("mallory", display_name="<b>Mallory</b>"),
+        article,
+        "<script>alert(1)</script>",
+        parent_id=parent.id,
+        settings=NO_SPAM,
+    )
+    queue_and_send(app, utcnow())
+    [digest] = smtp.messages
+    html = html_of(digest)
+    assert "<script" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
+
+
+def test_a_queued_email_without_an_html_part_goes_out_as_plain_text(app, smtp):
+    """Rows queued before html_body existed have none."""
+    db.session.add(OutgoingEmail(to_address="old@example.org", subject="Old", body="Plain only.\n"))
+    send(app)
+    [message] = smtp.messages
+    assert message.get_content_type() == "text/plain"
+    assert body_of(message).strip() == "Plain only."
 
 
 # --- failures and retries ---------------------------------------------------------------------

@@ -45,7 +45,3 @@ class ChangePasswordForm(FlaskForm):
         "Repeat new password",
         validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")],
     )
-
-
-class PostOnlyForm(FlaskForm):
-    """A form with nothing but its CSRF token, for buttons that change state."""

@@ -14,12 +14,14 @@ from flask import (
 )
 from flask_login import current_user, login_required, login_user, logout_user
 
-from forum.auth.forms import ChangePasswordForm, LoginForm, PostOnlyForm, RegisterForm
+from forum.auth.current import current_actor
+from forum.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
 from forum.auth.redirects import safe_next
 from forum.extensions import limiter, login_manager
+from forum.forms_support import apply_refusal
 from forum.mailing import outbox
 from forum.services import accounts, spam
-from forum.services.errors import NotAllowed, ValidationFailed
+from forum.services.errors import NotAllowed
 
 bp = Blueprint("auth", __name__)
 
@@ -86,11 +88,8 @@ def register():
                 min_length=current_app.config["PASSWORD_MIN_LENGTH"],
                 max_length=current_app.config["PASSWORD_MAX_LENGTH"],
             )
-        except ValidationFailed as exc:
-            for field, message in exc.errors.items():
-                getattr(form, field).errors.append(message)
-        except NotAllowed as exc:
-            form.form_errors.append(exc.message)
+        except NotAllowed as exc:  # a ValidationFailed too: each field's problem beside it
+            apply_refusal(form, exc)
         else:
             _start_session(user)
             flash(f"Welcome, {user.name}! Your account is ready.", "success")
@@ -124,10 +123,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    form = PostOnlyForm()
-    if form.validate_on_submit() and current_user.is_authenticated:
+    # CSRFProtect has checked the token: a forged logout never reaches this line.
+    if current_user.is_authenticated:
         # Logging out ends every session of this account: a copied cookie dies with it.
-        accounts.end_all_sessions(current_user._get_current_object())
+        accounts.end_all_sessions(current_actor())
     logout_user()
     session.clear()
     flash("You are logged out.", "info")
@@ -139,7 +138,7 @@ def logout():
 def account():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        user = current_actor()
         try:
             accounts.change_password(
                 user,
@@ -149,7 +148,7 @@ def account():
                 max_length=current_app.config["PASSWORD_MAX_LENGTH"],
             )
         except NotAllowed as exc:
-            getattr(form, exc.field).errors.append(exc.message)
+            apply_refusal(form, exc)
         else:
             # Other sessions are now invalid; keep this one by logging in afresh.
             _start_session(user)

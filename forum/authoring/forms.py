@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
-from forum.services.articles import POSITION_MAX
+from forum.services.article_rules import POSITION_MAX
 
 
 class ArticleForm(FlaskForm):

@@ -18,10 +18,11 @@ from flask import (
 )
 from flask_login import current_user
 
-from forum.auth.forms import PostOnlyForm
+from forum.auth.current import current_actor
 from forum.authoring.forms import ArticleForm
-from forum.models import Article, User
-from forum.services import articles, author_desk, permissions
+from forum.forms_support import apply_refusal
+from forum.models import Article
+from forum.services import article_editor, article_rules, articles, author_desk, permissions
 from forum.services.errors import ValidationFailed
 from forum.services.sanitize import render_markdown
 
@@ -49,19 +50,11 @@ def _authors_only():
     return None
 
 
-def _user() -> User:
-    return current_user._get_current_object()
-
-
 def _body_max() -> int:
     return current_app.config["ARTICLE_MAX_LENGTH"]
 
 
-def _sanitizer() -> str:
-    return current_app.config["SANITIZER"]
-
-
-def _article_form(draft: articles.ArticleDraft | None = None) -> ArticleForm:
+def _article_form(draft: article_rules.ArticleDraft | None = None) -> ArticleForm:
     """The form, with the series to choose from; on GET, filled from ``draft``."""
     if request.method == "GET" and draft is not None:
         form = ArticleForm(
@@ -81,9 +74,9 @@ def _article_form(draft: articles.ArticleDraft | None = None) -> ArticleForm:
     return form
 
 
-def _draft_from(form: ArticleForm) -> articles.ArticleDraft:
+def _draft_from(form: ArticleForm) -> article_rules.ArticleDraft:
     raw_series = (form.series.data or "").strip()
-    return articles.ArticleDraft(
+    return article_rules.ArticleDraft(
         title=form.title.data or "",
         slug=form.slug.data or "",
         summary=form.summary.data or "",
@@ -95,15 +88,6 @@ def _draft_from(form: ArticleForm) -> articles.ArticleDraft:
         new_series=form.new_series.data or "",
         position=form.position.data,
     )
-
-
-def _show_errors(form: ArticleForm, error: ValidationFailed) -> None:
-    for name, message in error.errors.items():
-        field = getattr(form, name, None)
-        if field is None:
-            form.form_errors.append(message)
-        else:
-            field.errors = [*field.errors, message]
 
 
 def _editor(form: ArticleForm, article: Article | None, preview_html=None, status: int = 200):
@@ -125,13 +109,13 @@ def _handle(form: ArticleForm, article: Article | None, save):
         return _editor(form, article, status=400)
     if form.preview.data:
         if not (form.slug.data or "").strip() and (form.title.data or "").strip():
-            form.slug.data = articles.suggest_slug(form.title.data, article)
-        html = render_markdown(form.body.data or "", _sanitizer(), profile="article")
+            form.slug.data = article_rules.suggest_slug(form.title.data, article)
+        html = render_markdown(form.body.data or "", profile="article")
         return _editor(form, article, preview_html=html)
     try:
         saved = save(_draft_from(form))
     except ValidationFailed as exc:
-        _show_errors(form, exc)
+        apply_refusal(form, exc)
         return _editor(form, article, status=400)
     flash("The article is saved." if article else "The article is published.", "success")
     return redirect(url_for("site.article", slug=saved.slug))
@@ -142,15 +126,13 @@ def new_article():
     """Write a new article; it is published (and followed by its author) when saved."""
     if not permissions.can_write_articles(current_user):
         abort(403, "Your account is suspended, so you can't write articles now.")
-    form = _article_form(articles.ArticleDraft())
+    form = _article_form(article_rules.ArticleDraft())
     if request.method == "GET":
         return _editor(form, None)
     return _handle(
         form,
         None,
-        lambda draft: articles.create_article(
-            _user(), draft, sanitizer=_sanitizer(), body_max=_body_max()
-        ),
+        lambda draft: article_editor.create_article(current_actor(), draft, body_max=_body_max()),
     )
 
 
@@ -162,14 +144,14 @@ def edit_article(slug: str):
         if current_user.is_suspended():
             abort(403, "Your account is suspended, so you can't edit articles now.")
         abort(403, "You can only edit your own articles.")
-    form = _article_form(articles.draft_of(article))
+    form = _article_form(article_editor.draft_of(article))
     if request.method == "GET":
         return _editor(form, article)
     return _handle(
         form,
         article,
-        lambda draft: articles.update_article(
-            _user(), article, draft, sanitizer=_sanitizer(), body_max=_body_max()
+        lambda draft: article_editor.update_article(
+            current_actor(), article, draft, body_max=_body_max()
         ),
     )
 
@@ -177,7 +159,7 @@ def edit_article(slug: str):
 @bp.get("/author")
 def desk():
     """The author's articles with their counts, and the comments waiting for an answer."""
-    return render_template("authoring/desk.html", desk=author_desk.load_desk(_user()))
+    return render_template("authoring/desk.html", desk=author_desk.load_desk(current_actor()))
 
 
 def _parse_moment(value: str | None) -> datetime | None:
@@ -192,8 +174,6 @@ def _parse_moment(value: str | None) -> datetime | None:
 @bp.post("/author/seen")
 def mark_seen():
     """Count everything shown on the desk as seen (up to when the desk was loaded)."""
-    if not PostOnlyForm().validate_on_submit():
-        abort(400, "The form was incomplete; please try again.")
-    author_desk.mark_seen(_user(), _parse_moment(request.form.get("until")))
+    author_desk.mark_seen(current_actor(), _parse_moment(request.form.get("until")))
     flash("Everything on your desk is marked as seen.", "success")
     return redirect(url_for("authoring.desk"))

@@ -2,14 +2,13 @@
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from forum.auth.forms import PostOnlyForm
+from forum.auth.current import current_actor
 from forum.auth.redirects import safe_next
 from forum.discussion.views import comment_url, load_comment
-from forum.extensions import db
-from forum.models import Notification
+from forum.paging import page_arg
 from forum.services import articles, community, notifications
 
 bp = Blueprint("community", __name__)
@@ -23,17 +22,11 @@ def _unread_count():
     return {}
 
 
-def _user():
-    return current_user._get_current_object()
-
-
 def _do(action, success: str, back: str | Callable[[], str]):
-    """Check the CSRF token, run ``action``, and return to where the button was.
+    """Run ``action`` and return to where the button was (CSRFProtect has checked the token).
 
     ``back`` may be a function, called after the action: pinning moves a thread to the
     first page, so the comment's address is known only once it is pinned (or unpinned)."""
-    if not PostOnlyForm().validate_on_submit():
-        abort(400, "The form was incomplete; please try again.")
     action()
     flash(success, "success")
     return redirect(safe_next(request.form.get("next")) or (back() if callable(back) else back))
@@ -43,14 +36,18 @@ def _do(action, success: str, back: str | Callable[[], str]):
 @login_required
 def vote(comment_id: int):
     comment = load_comment(comment_id)
-    return _do(lambda: community.vote(_user(), comment), "Marked helpful.", comment_url(comment))
+    return _do(
+        lambda: community.vote(current_actor(), comment), "Marked helpful.", comment_url(comment)
+    )
 
 
 @bp.post("/comments/<int:comment_id>/unvote")
 @login_required
 def unvote(comment_id: int):
     comment = load_comment(comment_id)
-    return _do(lambda: community.unvote(_user(), comment), "Vote taken back.", comment_url(comment))
+    return _do(
+        lambda: community.unvote(current_actor(), comment), "Vote taken back.", comment_url(comment)
+    )
 
 
 @bp.post("/comments/<int:comment_id>/pin")
@@ -62,7 +59,7 @@ def pin(comment_id: int):
     if article_slug:
         article = articles.get_article(article_slug)
     return _do(
-        lambda: community.pin(_user(), comment, article),
+        lambda: community.pin(current_actor(), comment, article),
         "Pinned to the top of the discussion.",
         lambda: comment_url(comment),
     )
@@ -72,7 +69,9 @@ def pin(comment_id: int):
 @login_required
 def unpin(comment_id: int):
     comment = load_comment(comment_id)
-    return _do(lambda: community.unpin(_user(), comment), "Unpinned.", lambda: comment_url(comment))
+    return _do(
+        lambda: community.unpin(current_actor(), comment), "Unpinned.", lambda: comment_url(comment)
+    )
 
 
 @bp.post("/articles/<slug>/follow")
@@ -80,7 +79,7 @@ def unpin(comment_id: int):
 def follow(slug: str):
     article = articles.get_article(slug)  # NotFound becomes a 404 page
     return _do(
-        lambda: community.follow(_user(), article),
+        lambda: community.follow(current_actor(), article),
         "You'll be notified about new comments here.",
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
@@ -91,7 +90,7 @@ def follow(slug: str):
 def unfollow(slug: str):
     article = articles.get_article(slug)  # NotFound becomes a 404 page
     return _do(
-        lambda: community.unfollow(_user(), article),
+        lambda: community.unfollow(current_actor(), article),
         "You no longer follow this discussion.",
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
@@ -100,22 +99,18 @@ def unfollow(slug: str):
 @bp.get("/notifications")
 @login_required
 def inbox():
-    try:
-        page = max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        page = 1
-    items = notifications.page_for(_user(), page, current_app.config["NOTIFICATIONS_PAGE_SIZE"])
+    items = notifications.page_for(
+        current_actor(), page_arg(), current_app.config["NOTIFICATIONS_PAGE_SIZE"]
+    )
     return render_template("community/notifications.html", items=items)
 
 
 @bp.post("/notifications/<int:notification_id>/read")
 @login_required
 def mark_read(notification_id: int):
-    item = db.session.get(Notification, notification_id)
-    if item is None or item.user_id != current_user.id:
-        abort(404, "No such notification.")
+    notifications.get_own(current_actor(), notification_id)  # NotFound: not theirs, or none
     return _do(
-        lambda: notifications.mark_read(_user(), notification_id),
+        lambda: notifications.mark_read(current_actor(), notification_id),
         "Marked as read.",
         url_for("community.inbox"),
     )
@@ -125,7 +120,7 @@ def mark_read(notification_id: int):
 @login_required
 def mark_all_read():
     return _do(
-        lambda: notifications.mark_all_read(_user()),
+        lambda: notifications.mark_all_read(current_actor()),
         "All notifications marked as read.",
         url_for("community.inbox"),
     )

@@ -2,21 +2,16 @@
 posting views when they must show a form again with its errors."""
 
 from flask import current_app, render_template, request
-from flask_login import current_user
 
+from forum.auth.current import current_actor
 from forum.discussion.forms import CommentForm
-from forum.extensions import db
 from forum.models import Article, Comment, utcnow
+from forum.paging import page_arg
 from forum.services import articles, community, spam, threads
 
 
 def settings() -> threads.DiscussionSettings:
     return threads.DiscussionSettings.from_config(current_app.config)
-
-
-def viewer():
-    """The logged-in user, or None for anonymous readers."""
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def new_comment_form(parent_id: int | None = None) -> CommentForm:
@@ -33,22 +28,19 @@ def render_article(
     preview_html: str | None = None,
     status: int = 200,
 ):
-    """The article page; ``form`` carries a draft and its errors back to the reader."""
+    """The article page; ``form`` carries a draft and its errors back to the reader.
+
+    An unknown ``sort`` is the service's 400; a page that isn't there is a 404."""
     sort = threads.Sort.parse(request.args.get("sort"))
-    try:
-        page_number = int(request.args.get("page", 1))
-    except ValueError:
-        page_number = 1
-    reader = viewer()
-    discussion = threads.load_page(
-        article, reader, sort=sort, page=page_number, settings=settings()
-    )
+    reader = current_actor()
+    discussion = threads.load_page(article, reader, sort=sort, page=page_arg(), settings=settings())
     return (
         render_template(
             "discussion/article.html",
             article=article,
             position=articles.series_position(article),
             discussion=discussion,
+            sorts=list(threads.Sort),  # the sort links, from the one list the service accepts
             form=form or new_comment_form(),
             preview_html=preview_html,
             settings=settings(),
@@ -71,14 +63,14 @@ def comment_node(comment: Comment, reader) -> threads.Node:
     level = min(comment.depth + 1, cap)
     replying_to = None
     if comment.depth + 1 > cap and comment.parent_id is not None:
-        replying_to = db.session.get(Comment, comment.parent_id).author
+        replying_to = threads.get_comment(comment.parent_id).author
     shown = threads.shown_as(comment, reader) or threads.Shown.DELETED_PLACEHOLDER
     return threads.Node(comment=comment, shown=shown, level=level, replying_to=replying_to)
 
 
 def render_comment_fragment(comment: Comment) -> str:
     """The comment's ``<li>`` rendered by the same macros as the page, for the viewer."""
-    reader = viewer()
+    reader = current_actor()
     return render_template(
         "discussion/_fragment.html",
         node=comment_node(comment, reader),

@@ -18,17 +18,17 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from forum.auth.forms import PostOnlyForm
+from forum.auth.current import current_actor
 from forum.discussion.forms import CommentForm, EditForm, PreviewForm
 from forum.discussion.page import (
     new_comment_form,
     render_article,
     render_comment_fragment,
     settings,
-    viewer,
 )
 from forum.errors import render_refusal, wants_json
 from forum.extensions import limiter
+from forum.forms_support import apply_refusal
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
 from forum.services import articles, moderation, permissions, spam, threads
@@ -52,7 +52,7 @@ def _account_key() -> str:
 def _posting_limit() -> str:
     """New, untrusted accounts post at a slower rate until enough comments are approved."""
     config = current_app.config
-    user = viewer()
+    user = current_actor()
     if user is not None and not moderation.is_trusted(
         user, config["TRUSTED_AFTER_APPROVED_COMMENTS"]
     ):
@@ -101,7 +101,7 @@ def comment_json(comment: Comment, message: str, status: int = 200):
 
 def comment_url(comment: Comment, *, sort: threads.Sort = threads.Sort.OLDEST, **extra) -> str:
     """The article page that shows ``comment``, at its anchor."""
-    page = threads.page_of_comment(comment, viewer(), sort, settings().threads_per_page)
+    page = threads.page_of_comment(comment, current_actor(), sort, settings().threads_per_page)
     args = {}
     if sort is not threads.Sort.OLDEST:
         args["sort"] = sort.value
@@ -132,13 +132,13 @@ def _spam_check(form: CommentForm) -> None:
 def post(slug: str):
     article = articles.get_article(slug)
     form = CommentForm()
-    parent_id = (form.parent_id.data or "").strip()
-    if parent_id and not (parent_id.isascii() and parent_id.isdigit()):
-        # A reply pointing at no comment must not quietly become a new thread ("abc"), nor
-        # reach int() with a digit it can't read ("²").
-        form.form_errors.append("That reply doesn't point at a comment.")
+    try:
+        # The service reads the hidden field: a reply pointing at no comment ("abc") must
+        # not quietly become a new thread.
+        parent = threads.find_parent(article, form.parent_id.data)
+    except NotAllowed as exc:
+        apply_refusal(form, exc)
         return render_article(article, form=form, status=400)
-    parent = load_comment(int(parent_id)) if parent_id else None
     return _handle_post(article, form, parent)
 
 
@@ -150,7 +150,7 @@ def reply(comment_id: int):
     if request.method == "GET":
         if not parent.is_visible:
             abort(404, "That comment has been removed, so it can't take replies.")
-        threads.check_can_post(viewer(), parent.article)
+        threads.check_can_post(current_actor(), parent.article)
         form = new_comment_form(parent.id)
         return _render_reply(parent, form)
     form = CommentForm()
@@ -176,7 +176,7 @@ def _render_reply(
 
 def _handle_post(article, form: CommentForm, parent: Comment | None):
     """Preview, or post and land on the new comment; on a refusal, show the draft again."""
-    user = viewer()
+    user = current_actor()
 
     def again(status: int, preview_html: str | None = None):
         if wants_json():
@@ -190,7 +190,7 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
     if not form.validate_on_submit():
         return again(400)
     if form.preview.data:
-        return again(200, render_markdown(form.body.data or "", settings().sanitizer))
+        return again(200, render_markdown(form.body.data or ""))
     try:
         _spam_check(form)
         comment = threads.post_comment(
@@ -201,10 +201,7 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
             settings=settings(),
         )
     except NotAllowed as exc:
-        target = form.body if exc.field in (None, "body") else None
-        (target.errors if target is not None else form.form_errors).append(exc.message)
-        if target is not None and isinstance(target.errors, tuple):
-            target.errors = [exc.message]
+        apply_refusal(form, exc, default_field="body")
         return again(400)
     message = (
         "Your comment is posted." if comment.is_visible else "Your comment is waiting for review."
@@ -229,14 +226,14 @@ def preview():
     if len(body) > limit:
         message = f"Comments can be at most {limit:,} characters; this one has {len(body):,}."
         return jsonify(errors={"body": [message]}), 400
-    return jsonify(html=threads.render_body(body, settings().sanitizer))
+    return jsonify(html=threads.render_body(body))
 
 
 @bp.get("/comments/<int:comment_id>")
 def permalink(comment_id: int):
     """Redirect to the page of the discussion holding the comment, at its anchor."""
     comment = load_comment(comment_id)
-    if not threads.is_on_page(comment, viewer()):
+    if not threads.is_on_page(comment, current_actor()):
         abort(404, "That comment isn't available: it was deleted, or hasn't been approved yet.")
     sort = threads.Sort.parse(request.args.get("sort"))
     return redirect(comment_url(comment, sort=sort))
@@ -246,9 +243,9 @@ def permalink(comment_id: int):
 @login_required
 def edit(comment_id: int):
     comment = load_comment(comment_id)
-    user = viewer()
-    if comment.author_id != user.id:
-        abort(403, "You can only edit your own comments.")
+    user = current_actor()
+    # The service decides who may edit and until when; its Forbidden is this page's 403.
+    threads.check_can_edit(user, comment, settings())
     form = EditForm()
     if request.method == "GET":
         form.body.data = comment.body_md
@@ -256,12 +253,12 @@ def edit(comment_id: int):
     status = 200
     if request.method == "POST":
         if form.preview.data and form.validate_on_submit():
-            preview_html = render_markdown(form.body.data or "", settings().sanitizer)
+            preview_html = render_markdown(form.body.data or "")
         elif form.validate_on_submit():
             try:
                 threads.edit_comment(user, comment, form.body.data or "", settings=settings())
             except NotAllowed as exc:
-                form.body.errors = [exc.message]
+                apply_refusal(form, exc, default_field="body")
                 status = 400
             else:
                 if wants_json():
@@ -274,9 +271,6 @@ def edit(comment_id: int):
             if preview_html is not None:
                 return jsonify(html=preview_html)
             return form_errors_json(form, status)
-    elif not permissions.can_edit(user, comment, settings().edit_window_minutes):
-        minutes = settings().edit_window_minutes
-        abort(403, f"Comments can be edited for {minutes} minutes after posting; not any more.")
     return (
         render_template(
             "discussion/edit.html",
@@ -293,9 +287,7 @@ def edit(comment_id: int):
 @login_required
 def delete(comment_id: int):
     comment = load_comment(comment_id)
-    if not PostOnlyForm().validate_on_submit():
-        abort(400, "The form was incomplete; please try again.")
-    threads.delete_comment(viewer(), comment)
+    threads.delete_comment(current_actor(), comment)
     flash("Your comment is deleted.", "success")
     return redirect(url_for("site.article", slug=comment.article.slug, _anchor="discussion"))
 
@@ -303,7 +295,7 @@ def delete(comment_id: int):
 @bp.get("/comments/<int:comment_id>/history")
 def history(comment_id: int):
     comment = load_comment(comment_id)
-    if not permissions.can_see_text(viewer(), comment):
+    if not permissions.can_see_text(current_actor(), comment):
         abort(404, "That comment's text isn't available.")
     return render_template(
         "discussion/history.html", comment=comment, revisions=threads.revisions_of(comment)
@@ -319,7 +311,7 @@ def flag(comment_id: int):
     form = ReportForm()
     if not form.validate_on_submit():
         abort(400, "The report form was incomplete; please try again.")
-    moderation.report_comment(viewer(), comment, form.category.data, form.note.data or "")
+    moderation.report_comment(current_actor(), comment, form.category.data, form.note.data or "")
     flash("Thank you. The moderators will take a look.", "success")
     return redirect(comment_url(comment))
 
@@ -332,6 +324,6 @@ def appeal(comment_id: int):
     form = AppealForm()
     if not form.validate_on_submit():
         abort(400, "Keep the appeal under 1,000 characters.")
-    moderation.appeal(viewer(), comment, form.message.data or "")
+    moderation.appeal(current_actor(), comment, form.message.data or "")
     flash("Your appeal is with the moderators. You'll be told the outcome.", "success")
     return redirect(comment_url(comment))

@@ -3,29 +3,12 @@
 Built with feedgen; only visible comments ever appear (never hidden, pending or deleted)."""
 
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Response, abort, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from flask import Blueprint, Response, url_for
 
-from forum.extensions import db
-from forum.models import Article, Comment, CommentStatus, User, utcnow
-from forum.services import articles
+from forum.models import Article, Comment, utcnow
+from forum.services import accounts, articles, feeds
 
 bp = Blueprint("feeds", __name__)
-
-FEED_SIZE = 50
-
-
-def _visible_comments(*conditions) -> list[Comment]:
-    return list(
-        db.session.execute(
-            select(Comment)
-            .options(joinedload(Comment.author), joinedload(Comment.article))
-            .where(Comment.status == CommentStatus.VISIBLE, *conditions)
-            .order_by(Comment.created_at.desc(), Comment.id.desc())
-            .limit(FEED_SIZE)
-        ).scalars()
-    )
 
 
 def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> Response:
@@ -60,22 +43,19 @@ def article_comments(slug: str):
         url_for("feeds.article_comments", slug=slug, _external=True),
         f"Comments on “{article.title}”",
         url_for("site.article", slug=slug, _anchor="discussion", _external=True),
-        _visible_comments(Comment.article_id == article.id),
+        feeds.newest_comments(article=article),
     )
 
 
 @bp.get("/users/<username>/comments.atom")
 def user_comments(username: str):
-    user = db.session.execute(
-        select(User).where(User.username_key == username.lower(), User.deleted_at.is_(None))
-    ).scalar_one_or_none()
-    if user is None:
-        abort(404, "No one by that name has an account here.")
+    # A deleted account has no feed (its profile page says it was deleted).
+    user = accounts.get_by_username(username, include_deleted=False)
     return _atom(
         url_for("feeds.user_comments", username=user.username, _external=True),
         f"Comments by {user.name}",
         url_for("site.profile", username=user.username, _external=True),
-        _visible_comments(Comment.author_id == user.id),
+        feeds.newest_comments(author=user),
     )
 
 
@@ -85,5 +65,5 @@ def site_comments():
         url_for("feeds.site_comments", _external=True),
         "Newest comments",
         url_for("site.index", _external=True),
-        _visible_comments(),
+        feeds.newest_comments(),
     )

@@ -18,8 +18,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from forum.auth.forms import PostOnlyForm
+from forum.auth.current import current_actor
 from forum.extensions import csrf, limiter
+from forum.forms_support import apply_refusal
 from forum.mailing import outbox
 from forum.mailing.forms import (
     PREFERENCE_CHOICES,
@@ -35,10 +36,6 @@ from forum.services.tokens import InvalidToken
 
 bp = Blueprint("mailing", __name__)
 bp.add_app_template_global(PREFERENCE_CHOICES, "email_preference_choices")
-
-
-def _user():
-    return current_user._get_current_object()
 
 
 def _require_mail() -> None:
@@ -85,13 +82,13 @@ def change_email():
     """Set, change or remove the address (with the password: it can reset the password)."""
     form = ChangeEmailForm()
     if form.validate_on_submit():
-        user = _user()
+        user = current_actor()
         try:
             queued = mail_accounts.change_email(
                 user, form.email.data, form.current_password.data, outbox.links()
             )
         except NotAllowed as exc:
-            getattr(form, exc.field or "email").errors.append(exc.message)
+            apply_refusal(form, exc, default_field="email")
         else:
             outbox.deliver_soon(queued)
             if not user.email:
@@ -115,10 +112,8 @@ def change_email():
 def send_confirmation():
     """Email the confirmation link again."""
     _require_mail()
-    if not PostOnlyForm().validate_on_submit():
-        abort(400, "The form was incomplete; please try again.")
     try:
-        email = mail_accounts.send_confirmation(_user(), outbox.links())
+        email = mail_accounts.send_confirmation(current_actor(), outbox.links())
     except DomainError as exc:
         flash(exc.message, "info")
     else:
@@ -136,7 +131,7 @@ def set_preference():
     if not form.validate_on_submit():
         abort(400, "Choose how often we may email you: never, immediately or daily.")
     preference = EmailPreference(form.preference.data)
-    user = _user()
+    user = current_actor()
     mail_accounts.set_preference(user, preference)
     if preference is EmailPreference.NONE:
         flash("We won't email you about notifications.", "success")
@@ -158,15 +153,12 @@ def confirm_email(token: str):
         user = mail_accounts.user_to_confirm(token, settings)
     except InvalidToken as exc:
         return _bad_link(exc, "confirm")
-    form = PostOnlyForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400, "The form was incomplete; please try again.")
+    if request.method == "POST":  # CSRFProtect has checked the token
         user = mail_accounts.confirm_email(token, settings)
         flash(f"Thank you: {user.email} is confirmed.", "success")
         target = _account_email_url() if current_user.is_authenticated else url_for("site.index")
         return redirect(target)
-    return _token_page("mailing/confirm.html", form=form, user=user)
+    return _token_page("mailing/confirm.html", user=user)
 
 
 @bp.route("/email/unsubscribe/<token>", methods=["GET", "POST"])
@@ -228,7 +220,7 @@ def reset_password(token: str):
                 max_length=current_app.config["PASSWORD_MAX_LENGTH"],
             )
         except NotAllowed as exc:
-            form.password.errors.append(exc.message)
+            apply_refusal(form, exc, default_field="password")
         except InvalidToken as exc:  # used in another tab a moment ago
             return _bad_link(exc, "reset")
         else:

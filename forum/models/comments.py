@@ -3,7 +3,8 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from forum.extensions import db
@@ -68,9 +69,16 @@ class Comment(db.Model):
         back_populates="comment", order_by="CommentRevision.id"
     )
 
-    @property
+    @hybrid_property
     def is_visible(self) -> bool:
+        """Whether readers can see this comment. On the class (or an alias of it) the same
+        question is the SQL condition, so every query asks it by this one name."""
         return self.status is CommentStatus.VISIBLE
+
+    @is_visible.inplace.expression
+    @classmethod
+    def _is_visible_clause(cls) -> ColumnElement[bool]:
+        return cls.status == CommentStatus.VISIBLE
 
     @property
     def is_top_level(self) -> bool:

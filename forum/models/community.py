@@ -90,7 +90,10 @@ class OutgoingEmail(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the plain-text part, always sent
+    # The HTML alternative (rendered from templates/email/*.html); rows queued before it
+    # existed have none and go out as plain text only.
+    html_body: Mapped[str | None] = mapped_column(Text)
     # Optional List-Unsubscribe target (a one-click URL).
     unsubscribe_url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

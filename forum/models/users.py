@@ -5,7 +5,7 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, String
+from sqlalchemy import ColumnElement, Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.extensions import db
@@ -71,6 +71,11 @@ class User(UserMixin, db.Model):
     # Set when the account is deleted; the row stays so threads keep their shape.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    @classmethod
+    def username_is(cls, username: str) -> ColumnElement[bool]:
+        """SQL condition: this account's name is ``username``, whatever its letter case."""
+        return cls.username_key == username.strip().lower()
+
     def get_id(self) -> str:
         """Flask-Login's alternative id: the session is valid only while the token matches."""
         return f"{self.id}:{self.session_token}"
@@ -84,6 +89,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_moderator(self) -> bool:
+        """Moderators and admins: the one definition (``permissions.is_moderator`` asks it)."""
         return self.role in (Role.MODERATOR, Role.ADMIN)
 
     @property

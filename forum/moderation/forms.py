@@ -35,8 +35,16 @@ class ReasonForm(FlaskForm):
     reason = StringField("Reason (shown to readers)", validators=[Optional(), Length(max=500)])
 
 
+def _days(value: str | int | None) -> int | None:
+    """A duration choice as the service takes it: whole days, or None for indefinitely."""
+    if value in (None, "indefinite"):
+        return None
+    return int(value)
+
+
 class SuspendForm(FlaskForm):
-    days = SelectField("Length", choices=DURATION_CHOICES, default="7", validate_choice=False)
+    # Validated against the choices: the view passes ``days.data`` (int or None) straight on.
+    days = SelectField("Suspend for", choices=DURATION_CHOICES, default="7", coerce=_days)
     reason = StringField("Reason", validators=[Length(max=500)])
 
 

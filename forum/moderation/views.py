@@ -6,12 +6,11 @@ route can forget the check; the services check the actor again."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from flask_wtf import FlaskForm
 
-from forum.auth.forms import PostOnlyForm
+from forum.auth.current import current_actor
 from forum.auth.redirects import safe_next
-from forum.extensions import db
-from forum.models import Appeal, Comment, ModAction, User
+from forum.models import Comment, ModAction
 from forum.moderation.forms import (
     REASON_CHOICES,
     HideForm,
@@ -19,7 +18,8 @@ from forum.moderation.forms import (
     RoleForm,
     SuspendForm,
 )
-from forum.services import articles, moderation, permissions, threads
+from forum.paging import page_arg
+from forum.services import accounts, articles, moderation, permissions, threads
 
 bp = Blueprint("moderation", __name__)
 
@@ -51,21 +51,8 @@ def _queue_count():
     return {}
 
 
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
 def _comment(comment_id: int) -> Comment:
     return threads.get_comment(comment_id)
-
-
-def _user(username: str) -> User:
-    user = db.session.execute(
-        select(User).where(User.username_key == username.lower())
-    ).scalar_one_or_none()
-    if user is None:
-        abort(404, "No one by that name has an account here.")
-    return user
 
 
 def _back(default: str) -> str:
@@ -80,7 +67,9 @@ def _run(action, success: str, default_back: str):
     return redirect(_back(default_back))
 
 
-def _checked(form_class=PostOnlyForm):
+def _checked(form_class: type[FlaskForm]) -> FlaskForm:
+    """The submitted form, checked for shape (the CSRF token is CSRFProtect's, for every
+    POST); a malformed one is a 400 naming each problem."""
     form = form_class()
     if not form.validate_on_submit():
         problems = "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
@@ -96,7 +85,9 @@ def hide(comment_id: int):
     comment = _comment(comment_id)
     form = _checked(HideForm)
     return _run(
-        lambda: moderation.hide_comment(_actor(), comment, form.reason.data, form.note.data or ""),
+        lambda: moderation.hide_comment(
+            current_actor(), comment, form.reason.data, form.note.data or ""
+        ),
         "The comment is hidden.",
         url_for("discussion.permalink", comment_id=comment.id),
     )
@@ -105,9 +96,8 @@ def hide(comment_id: int):
 @bp.post("/comments/<int:comment_id>/unhide")
 def unhide(comment_id: int):
     comment = _comment(comment_id)
-    _checked()
     return _run(
-        lambda: moderation.unhide_comment(_actor(), comment),
+        lambda: moderation.unhide_comment(current_actor(), comment),
         "The comment is shown again.",
         url_for("discussion.permalink", comment_id=comment.id),
     )
@@ -116,9 +106,8 @@ def unhide(comment_id: int):
 @bp.post("/comments/<int:comment_id>/approve")
 def approve(comment_id: int):
     comment = _comment(comment_id)
-    _checked()
     return _run(
-        lambda: moderation.approve_comment(_actor(), comment),
+        lambda: moderation.approve_comment(current_actor(), comment),
         "The comment is approved and now visible.",
         url_for("moderation.queue"),
     )
@@ -130,7 +119,7 @@ def reject(comment_id: int):
     form = _checked(HideForm)
     return _run(
         lambda: moderation.reject_comment(
-            _actor(), comment, form.reason.data, form.note.data or ""
+            current_actor(), comment, form.reason.data, form.note.data or ""
         ),
         "The comment is rejected; its author can still see it.",
         url_for("moderation.queue"),
@@ -142,7 +131,7 @@ def dismiss(comment_id: int):
     comment = _comment(comment_id)
     form = _checked(ReasonForm)
     return _run(
-        lambda: moderation.dismiss_reports(_actor(), comment, form.reason.data or ""),
+        lambda: moderation.dismiss_reports(current_actor(), comment, form.reason.data or ""),
         "The reports are dismissed.",
         url_for("moderation.queue"),
     )
@@ -150,13 +139,11 @@ def dismiss(comment_id: int):
 
 @bp.post("/moderation/appeals/<int:appeal_id>/<any(grant, deny):decision>")
 def decide_appeal(appeal_id: int, decision: str):
-    item = db.session.get(Appeal, appeal_id)
-    if item is None:
-        abort(404, "No appeal has that number.")
+    item = moderation.get_appeal(appeal_id)
     form = _checked(ReasonForm)
     granted = decision == "grant"
     return _run(
-        lambda: moderation.decide_appeal(_actor(), item, granted, form.reason.data or ""),
+        lambda: moderation.decide_appeal(current_actor(), item, granted, form.reason.data or ""),
         "Appeal granted: the comment is shown again." if granted else "Appeal denied.",
         url_for("moderation.queue"),
     )
@@ -170,7 +157,7 @@ def lock(slug: str):
     article = articles.get_article(slug)  # NotFound becomes a 404 page
     form = _checked(ReasonForm)
     return _run(
-        lambda: moderation.lock_article(_actor(), article, form.reason.data or ""),
+        lambda: moderation.lock_article(current_actor(), article, form.reason.data or ""),
         "The discussion is locked.",
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
@@ -181,7 +168,7 @@ def unlock(slug: str):
     article = articles.get_article(slug)  # NotFound becomes a 404 page
     form = _checked(ReasonForm)
     return _run(
-        lambda: moderation.unlock_article(_actor(), article, form.reason.data or ""),
+        lambda: moderation.unlock_article(current_actor(), article, form.reason.data or ""),
         "The discussion is open again.",
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
@@ -192,17 +179,12 @@ def unlock(slug: str):
 
 @bp.post("/users/<username>/suspend")
 def suspend(username: str):
-    target = _user(username)
+    target = accounts.get_by_username(username)
     form = _checked(SuspendForm)
-    days_value = form.days.data or ""
-    if days_value == "indefinite":
-        days = None
-    elif days_value.isdigit():
-        days = int(days_value)
-    else:
-        abort(400, "Choose how long the suspension lasts.")
     return _run(
-        lambda: moderation.suspend_user(_actor(), target, days, form.reason.data or ""),
+        lambda: moderation.suspend_user(
+            current_actor(), target, form.days.data, form.reason.data or ""
+        ),
         f"{target.username} is suspended.",
         url_for("site.profile", username=target.username),
     )
@@ -210,10 +192,10 @@ def suspend(username: str):
 
 @bp.post("/users/<username>/unsuspend")
 def unsuspend(username: str):
-    target = _user(username)
+    target = accounts.get_by_username(username)
     form = _checked(ReasonForm)
     return _run(
-        lambda: moderation.unsuspend_user(_actor(), target, form.reason.data or ""),
+        lambda: moderation.unsuspend_user(current_actor(), target, form.reason.data or ""),
         f"{target.username}'s suspension is lifted.",
         url_for("site.profile", username=target.username),
     )
@@ -221,10 +203,10 @@ def unsuspend(username: str):
 
 @bp.post("/users/<username>/role")
 def change_role(username: str):
-    target = _user(username)
+    target = accounts.get_by_username(username)
     form = _checked(RoleForm)
     return _run(
-        lambda: moderation.change_role(_actor(), target, form.role.data or ""),
+        lambda: moderation.change_role(current_actor(), target, form.role.data or ""),
         f"{target.username}'s role is changed.",
         url_for("site.profile", username=target.username),
     )
@@ -232,10 +214,9 @@ def change_role(username: str):
 
 @bp.post("/users/<username>/trust")
 def trust(username: str):
-    target = _user(username)
-    _checked()
+    target = accounts.get_by_username(username)
     return _run(
-        lambda: moderation.grant_trust(_actor(), target),
+        lambda: moderation.grant_trust(current_actor(), target),
         f"{target.username} is trusted: new-account limits no longer apply.",
         url_for("site.profile", username=target.username),
     )
@@ -244,21 +225,12 @@ def trust(username: str):
 # --- pages ----------------------------------------------------------------------------------
 
 
-def _page_arg() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        return 1
-
-
 @bp.get("/moderation")
 def queue():
-    items, pages = moderation.report_queue(_page_arg(), current_app.config["MODERATION_PAGE_SIZE"])
+    reports = moderation.report_queue(page_arg(), current_app.config["MODERATION_PAGE_SIZE"])
     return render_template(
         "moderation/queue.html",
-        items=items,
-        page=min(_page_arg(), pages),
-        pages=pages,
+        reports=reports,
         pending=moderation.pending_comments(),
         appeals=moderation.open_appeals(),
         hide_form=HideForm(formdata=None),
@@ -273,7 +245,7 @@ def log():
     action = request.args.get("action") or None
     moderator = request.args.get("moderator") or None
     entries = moderation.log_page(
-        _page_arg(),
+        page_arg(),
         current_app.config["MODERATION_PAGE_SIZE"],
         action=action,
         moderator=moderator,

@@ -1,30 +1,34 @@
 """Registration, authentication and password changes."""
 
-import re
-
 from sqlalchemy import select
 
 from forum.extensions import db, passwords
 from forum.models import Role, User
 from forum.models.users import new_session_token
-from forum.services.errors import NotAllowed, ValidationFailed
+from forum.services.errors import NotAllowed, NotFound, ValidationFailed
 from forum.services.text import clean_display_name
-
-# ASCII only: no look-alike letters from other scripts, no right-to-left tricks.
-USERNAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{3,30}")
-USERNAME_RULE = "3 to 30 characters: ASCII letters, digits, _ and -"
+from forum.services.usernames import USERNAME_RULE, is_valid_username
 
 
-def find_user(username: str) -> User | None:
-    """The account with this name, whatever its letter case."""
-    return db.session.execute(
-        select(User).where(User.username_key == username.strip().lower())
-    ).scalar_one_or_none()
+def find_user(username: str, *, include_deleted: bool = True) -> User | None:
+    """The account with this name, whatever its letter case; the one lookup by name."""
+    query = select(User).where(User.username_is(username))
+    if not include_deleted:
+        query = query.where(User.deleted_at.is_(None))
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def get_by_username(username: str, *, include_deleted: bool = True) -> User:
+    """The account with this name, or NotFound (a 404 page)."""
+    user = find_user(username, include_deleted=include_deleted)
+    if user is None:
+        raise NotFound("No one by that name has an account here.")
+    return user
 
 
 def username_problem(username: str) -> str | None:
     """Why ``username`` can't be used, or None."""
-    if not USERNAME_PATTERN.fullmatch(username):
+    if not is_valid_username(username):
         return f"Usernames are {USERNAME_RULE}."
     if find_user(username) is not None:
         return "That username is taken."
@@ -76,7 +80,7 @@ def register(
 
 def authenticate(username: str, password: str) -> User | None:
     """The user if the password matches; None otherwise, with the same cost either way."""
-    user = find_user(username) if USERNAME_PATTERN.fullmatch(username.strip()) else None
+    user = find_user(username) if is_valid_username(username.strip()) else None
     if not passwords.verify(user.password_hash if user else None, password):
         return None
     if passwords.needs_rehash(user.password_hash):

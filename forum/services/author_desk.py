@@ -12,7 +12,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased, joinedload
 
 from forum.extensions import db
-from forum.models import Article, Comment, CommentStatus, User, utcnow
+from forum.models import Article, Comment, User, utcnow
 from forum.services import mentions
 
 WAITING_LIMIT = 100
@@ -85,7 +85,7 @@ def load_desk(user: User, *, limit: int | None = None, now: datetime | None = No
                 func.count(Comment.id).label("comments"),
                 func.coalesce(func.sum(case((is_new, 1), else_=0)), 0).label("new"),
             )
-            .where(Comment.article_id.in_(ids), Comment.status == CommentStatus.VISIBLE)
+            .where(Comment.article_id.in_(ids), Comment.is_visible)
             .group_by(Comment.article_id)
         )
     }
@@ -124,14 +124,14 @@ def _waiting_query(user: User, article_ids: list[int]):
     answer = aliased(Comment)
     answered = exists().where(
         answer.parent_id == Comment.id,
-        answer.status == CommentStatus.VISIBLE,
+        answer.is_visible,
         # Adding to one's own comment ("edit: also...") is not an answer.
         answer.author_id != Comment.author_id,
     )
     own_reply = aliased(Comment)
     author_replied = exists().where(
         own_reply.parent_id == Comment.id,
-        own_reply.status == CommentStatus.VISIBLE,
+        own_reply.is_visible,
         own_reply.author_id == user.id,
     )
     names_author = func.lower(Comment.body_md).contains(f"@{user.username_key}", autoescape=True)
@@ -140,7 +140,7 @@ def _waiting_query(user: User, article_ids: list[int]):
         .options(joinedload(Comment.author), joinedload(Comment.article))
         .where(
             Comment.article_id.in_(article_ids),
-            Comment.status == CommentStatus.VISIBLE,
+            Comment.is_visible,
             Comment.author_id != user.id,
             or_(
                 and_(Comment.parent_id.is_(None), ~answered),

@@ -4,7 +4,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from forum.extensions import db
-from forum.models import Article, Comment, CommentStatus, Follow, User, Vote, utcnow
+from forum.models import Article, Comment, Follow, User, Vote, utcnow
 from forum.services import permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 
@@ -17,7 +17,7 @@ def vote(user: User, comment: Comment) -> Comment:
     """Mark a comment helpful, once; never one's own."""
     if comment.author_id == user.id:
         raise Forbidden("You can't vote for your own comment.")
-    if comment.status is not CommentStatus.VISIBLE:
+    if not comment.is_visible:
         raise Conflict("That comment isn't shown, so it can't be voted on.")
     if _vote_of(user, comment) is not None:
         raise Conflict(_ALREADY_VOTED)
@@ -78,7 +78,7 @@ def helpful_votes_received(user: User) -> int:
     """Helpful votes on the user's visible comments."""
     return db.session.execute(
         select(func.coalesce(func.sum(Comment.helpful_count), 0)).where(
-            Comment.author_id == user.id, Comment.status == CommentStatus.VISIBLE
+            Comment.author_id == user.id, Comment.is_visible
         )
     ).scalar_one()
 
@@ -99,7 +99,7 @@ def pin(user: User, comment: Comment, article: Article | None = None) -> Comment
         raise Forbidden("Only the article's author or a moderator can pin comments.")
     if comment.parent_id is not None:
         raise NotAllowed("Only top-level comments can be pinned.")
-    if comment.status is not CommentStatus.VISIBLE:
+    if not comment.is_visible:
         raise Conflict("Only visible comments can be pinned.")
     if comment.pinned_at is not None:
         raise Conflict("That comment is already pinned.")

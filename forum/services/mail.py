@@ -1,5 +1,6 @@
-"""Email: composing plain-text messages, the outgoing queue, delivery over SMTP, and turning
-due notifications into emails (one each, or a daily digest).
+"""Email: the outgoing queue, delivery over SMTP, and turning due notifications into emails
+(one each, or a daily digest). What each email says is in ``mail_compose`` and its
+templates (``templates/email/``).
 
 Pages only ever add rows (Notification, OutgoingEmail); delivery happens outside any page's
 transaction (``flask notifications send``, and a best-effort thread after a response), so a
@@ -16,7 +17,6 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, make_msgid, parseaddr
 from itertools import groupby
-from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
@@ -26,30 +26,20 @@ from forum.models import (
     CommentStatus,
     EmailPreference,
     Notification,
-    NotificationKind,
     OutgoingEmail,
     User,
     utcnow,
 )
-from forum.services.tokens import TokenSettings
+from forum.services.mail_compose import (
+    EMAILED_KINDS,
+    Links,
+    queue_digest_email,
+    queue_notification_email,
+)
 
 logger = logging.getLogger("forum.mail")
 
-SITE_NAME = "Forum"
 DIGEST_INTERVAL = timedelta(hours=24)
-EXCERPT_LENGTH = 600
-DIGEST_EXCERPT_LENGTH = 280
-
-# Only these kinds are emailed: each is about someone else's visible comment. Moderation
-# notices (hidden, restored, appeals) concern a comment readers can't see; they stay in the
-# browser's notification list.
-_HEADLINES = {
-    NotificationKind.REPLY: "{who} replied to your comment on “{where}”",
-    NotificationKind.MENTION: "{who} mentioned you on “{where}”",
-    NotificationKind.FOLLOWED: "{who} commented on “{where}”, which you follow",
-    NotificationKind.ARTICLE_COMMENT: "{who} commented on your article “{where}”",
-}
-EMAILED_KINDS = frozenset(_HEADLINES)
 
 
 @dataclass(frozen=True)
@@ -89,160 +79,9 @@ class MailSettings:
         return settings
 
 
-class Links(Protocol):
-    """Absolute URLs for emails. Built from the configured base URL, never from a request's
-    Host header (which an attacker chooses: a reset link must not point at their site)."""
-
-    tokens: TokenSettings
-
-    def comment(self, comment_id: int) -> str: ...
-    def account(self) -> str: ...
-    def forgot_password(self) -> str: ...
-    def unsubscribe(self, user: User) -> str: ...
-    def confirm_email(self, user: User) -> str: ...
-    def reset_password(self, user: User) -> str: ...
-
-
 def can_email(user: User) -> bool:
     """Whether ``user`` wants notification emails and has an address they confirmed."""
     return user.wants_notification_email
-
-
-# --- composing ----------------------------------------------------------------------------
-
-
-def one_line(text: str, limit: int = 200) -> str:
-    """Text fit for a header: one line (no header injection), at most ``limit`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def excerpt(text: str, limit: int) -> str:
-    """The start of ``text``, cut at a word boundary when it is longer than ``limit``."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = max(cut.rfind(" "), cut.rfind("\n"))
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip() + " …"
-
-
-def quoted(text: str, indent: str = "") -> str:
-    """Plain-text quotation, ``> `` before every line."""
-    return "\n".join(f"{indent}> {line}".rstrip() for line in text.splitlines())
-
-
-def headline(note: Notification) -> str:
-    """'alice replied to your comment on “Title”'."""
-    who = note.actor.name if note.actor else "Someone"
-    where = note.article.title if note.article else "a discussion"
-    return _HEADLINES[note.kind].format(who=who, where=where)
-
-
-def _queue(to: str, subject: str, body: str, unsubscribe_url: str | None = None) -> OutgoingEmail:
-    email = OutgoingEmail(
-        to_address=to,
-        subject=one_line(subject, 300),
-        body=body,
-        unsubscribe_url=unsubscribe_url,
-        created_at=utcnow(),
-    )
-    db.session.add(email)
-    return email
-
-
-def _footer(user: User, links: Links, why: str) -> str:
-    return (
-        f"-- \n{why}\n"
-        f"Change how often we email you: {links.account()}\n"
-        f"Unsubscribe with one click: {links.unsubscribe(user)}\n"
-    )
-
-
-def queue_notification_email(note: Notification, links: Links) -> OutgoingEmail:
-    """One email about one notification: who, where, the comment's text and its link."""
-    user, comment = note.user, note.comment
-    line = headline(note)
-    body = (
-        f"Hello {user.name},\n\n{line}:\n\n"
-        f"{quoted(excerpt(comment.body_md, EXCERPT_LENGTH))}\n\n"
-        f"Read it in context and reply: {links.comment(comment.id)}\n\n"
-        + _footer(user, links, "You get an email for each notification, as you chose.")
-    )
-    return _queue(user.email, line, body, links.unsubscribe(user))
-
-
-def queue_digest_email(user: User, notes: list[Notification], links: Links) -> OutgoingEmail:
-    """One email listing several notifications, oldest first."""
-    count = len(notes)
-    parts = [f"Hello {user.name},\n\nHere is what happened since your last digest:\n"]
-    for number, note in enumerate(notes, start=1):
-        text = quoted(excerpt(note.comment.body_md, DIGEST_EXCERPT_LENGTH), indent="   ")
-        parts.append(
-            f"{number}. {headline(note)} ({note.created_at:%d %b, %H:%M} UTC)\n"
-            f"{text}\n   {links.comment(note.comment_id)}\n"
-        )
-    parts.append(_footer(user, links, "You get a daily digest of your notifications."))
-    subject = f"{SITE_NAME}: your daily digest, {count} notification{'s' if count != 1 else ''}"
-    return _queue(user.email, subject, "\n".join(parts), links.unsubscribe(user))
-
-
-def queue_confirmation(user: User, links: Links) -> OutgoingEmail:
-    """Ask the owner of the account's (new) address to confirm it."""
-    hours = int(links.tokens.confirm_email.total_seconds() // 3600)
-    body = (
-        f"Hello {user.name},\n\n"
-        f"Please confirm that {user.email} is your address for the {SITE_NAME} account "
-        f"{user.username}. Open this link and press the button:\n\n"
-        f"{links.confirm_email(user)}\n\n"
-        f"The link works for {hours} hours. Until you confirm, we send nothing else to this "
-        "address.\n\nIf you didn't give us this address, ignore this email: nothing will "
-        "happen.\n"
-    )
-    return _queue(user.email, f"Confirm your email address for {SITE_NAME}", body)
-
-
-def queue_password_reset(user: User, links: Links) -> OutgoingEmail:
-    """A single-use link to set a new password."""
-    minutes = int(links.tokens.reset_password.total_seconds() // 60)
-    body = (
-        f"Hello {user.name},\n\n"
-        f"Someone (we hope you) asked to reset the password of the {SITE_NAME} account "
-        f"{user.username}. To choose a new password, open this link:\n\n"
-        f"{links.reset_password(user)}\n\n"
-        f"The link works once, for {minutes} minutes.\n\n"
-        "If you didn't ask, ignore this email: your password stays as it is.\n"
-    )
-    return _queue(user.email, f"Reset your {SITE_NAME} password", body)
-
-
-def queue_password_changed(user: User, links: Links) -> OutgoingEmail | None:
-    """Tell the owner their password changed (to their confirmed address, if any)."""
-    if not (user.email and user.email_confirmed):
-        return None
-    body = (
-        f"Hello {user.name},\n\n"
-        f"The password of your {SITE_NAME} account {user.username} was just changed, and "
-        "every other session was logged out.\n\n"
-        "If that was you, there's nothing to do. If it wasn't, choose a new password now:\n\n"
-        f"{links.forgot_password()}\n"
-    )
-    return _queue(user.email, f"Your {SITE_NAME} password was changed", body)
-
-
-def queue_email_changed(user: User, old_address: str, links: Links) -> OutgoingEmail:
-    """Tell the previous (confirmed) address that the account moved to another one."""
-    new = user.email or "no address"
-    body = (
-        f"Hello {user.name},\n\n"
-        f"The email address of your {SITE_NAME} account {user.username} was changed from "
-        f"{old_address} to {new}. We won't email {old_address} again.\n\n"
-        "If that wasn't you, someone may have your password: change it on your account page "
-        f"({links.account()}) or contact the site's moderators.\n"
-    )
-    return _queue(old_address, f"The email address of your {SITE_NAME} account changed", body)
 
 
 # --- notifications into emails ---------------------------------------------------------------
@@ -345,8 +184,9 @@ MAIL_POLICY = _MailPolicy()
 
 
 def build_message(email: OutgoingEmail, sender: str, now: datetime | None = None) -> EmailMessage:
-    """The MIME message for a queued email: plain text, with RFC 8058 one-click unsubscribe
-    headers when it has an unsubscribe link."""
+    """The MIME message for a queued email: plain text, and the HTML part as its
+    multipart/alternative when it has one (text first, so clients that prefer it see it),
+    with RFC 8058 one-click unsubscribe headers when it has an unsubscribe link."""
     message = EmailMessage(policy=MAIL_POLICY)
     message["Subject"] = email.subject
     message["From"] = sender
@@ -359,6 +199,8 @@ def build_message(email: OutgoingEmail, sender: str, now: datetime | None = None
         message["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.body)
+    if email.html_body:
+        message.add_alternative(email.html_body, subtype="html")
     return message
 
 

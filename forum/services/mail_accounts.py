@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 from forum.extensions import db, passwords
 from forum.models import EmailPreference, Notification, OutgoingEmail, User
 from forum.models.users import new_session_token
-from forum.services import mail, tokens
+from forum.services import mail_compose, tokens
 from forum.services.accounts import password_problem
 from forum.services.errors import Conflict, NotAllowed
 from forum.services.tokens import InvalidToken, Purpose, TokenSettings
@@ -37,7 +37,7 @@ def _user_from(payload: dict) -> User:
 
 
 def change_email(
-    user: User, new_address: str | None, current_password: str, links: mail.Links | None
+    user: User, new_address: str | None, current_password: str, links: mail_compose.Links | None
 ) -> list[OutgoingEmail]:
     """Set (or, with an empty address, remove) the account's address; it is used only once
     confirmed. The old confirmed address is told, in case the change wasn't its owner's."""
@@ -51,14 +51,14 @@ def change_email(
     queued = []
     if links is not None:
         if new:
-            queued.append(mail.queue_confirmation(user, links))
+            queued.append(mail_compose.queue_confirmation(user, links))
         if previous:
-            queued.append(mail.queue_email_changed(user, previous, links))
+            queued.append(mail_compose.queue_email_changed(user, previous, links))
     db.session.commit()
     return queued
 
 
-def send_confirmation(user: User, links: mail.Links) -> OutgoingEmail:
+def send_confirmation(user: User, links: mail_compose.Links) -> OutgoingEmail:
     """Send the confirmation link (again)."""
     if not user.email:
         raise Conflict("There is no email address on your account.")
@@ -66,7 +66,7 @@ def send_confirmation(user: User, links: mail.Links) -> OutgoingEmail:
         raise Conflict("Your email address is already confirmed.")
     # Registration stores the address as typed; don't queue mail no server would take.
     normalize_address(user.email)
-    email = mail.queue_confirmation(user, links)
+    email = mail_compose.queue_confirmation(user, links)
     db.session.commit()
     return email
 
@@ -126,9 +126,9 @@ def unsubscribe(token: str, settings: TokenSettings, *, now: datetime | None = N
     return user
 
 
-def notify_password_changed(user: User, links: mail.Links) -> OutgoingEmail | None:
+def notify_password_changed(user: User, links: mail_compose.Links) -> OutgoingEmail | None:
     """Tell the owner of a confirmed address that the password was just changed."""
-    notice = mail.queue_password_changed(user, links)
+    notice = mail_compose.queue_password_changed(user, links)
     if notice is not None:
         db.session.commit()
     return notice
@@ -137,7 +137,7 @@ def notify_password_changed(user: User, links: mail.Links) -> OutgoingEmail | No
 # --- password reset ----------------------------------------------------------------------------
 
 
-def request_password_reset(address: str, links: mail.Links) -> list[OutgoingEmail]:
+def request_password_reset(address: str, links: mail_compose.Links) -> list[OutgoingEmail]:
     """Email a reset link to every account whose confirmed address this is. The caller
     answers the same whether or not any account matched."""
     try:
@@ -156,7 +156,7 @@ def request_password_reset(address: str, links: mail.Links) -> list[OutgoingEmai
         .scalars()
         .all()
     )
-    queued = [mail.queue_password_reset(user, links) for user in users]
+    queued = [mail_compose.queue_password_reset(user, links) for user in users]
     db.session.commit()
     return queued
 
@@ -178,7 +178,7 @@ def reset_password(
     token: str,
     new_password: str,
     settings: TokenSettings,
-    links: mail.Links | None,
+    links: mail_compose.Links | None,
     *,
     min_length: int = 10,
     max_length: int = 1024,
@@ -191,6 +191,6 @@ def reset_password(
         raise NotAllowed(problem, field="password")
     user.password_hash = passwords.hash(new_password)
     user.session_token = new_session_token()
-    notice = mail.queue_password_changed(user, links) if links is not None else None
+    notice = mail_compose.queue_password_changed(user, links) if links is not None else None
     db.session.commit()
     return [notice] if notice else []

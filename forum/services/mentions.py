@@ -1,39 +1,38 @@
-"""``@username`` mentions: finding them in a comment and resolving them to people."""
+"""``@username`` mentions: finding them in a comment and resolving them to people.
 
-import re
-from html.parser import HTMLParser
+The names are found by the renderer itself (:func:`forum.services.sanitize.render_comment`),
+in the same pass that produces the HTML, so every mention that notifies is one the reader
+sees as a profile link, and a comment is rendered once."""
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import User
-from forum.services.sanitize import render_markdown
+from forum.services.sanitize import render_comment
 
-# The same characters usernames are made of; "@" must not follow a word character, so
-# e-mail addresses (ada@example.com) are not mentions.
-MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_-]{3,30})\b")
+# At most this many people are linked and notified from one comment, so a comment can't be
+# used to ping the whole membership.
+MAX_MENTIONS = 10
 
 
-class _MentionFinder(HTMLParser):
-    """Collects @names from rendered text outside links and code, where the renderer links
-    them too; so every mention that notifies is one the reader sees as a profile link."""
+@dataclass(frozen=True)
+class RenderedComment:
+    """A comment body's HTML with its mentions of existing accounts linked, and those
+    accounts keyed by lower-cased name (the people to notify)."""
 
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.names: set[str] = set()
-        self._skipping = 0
+    html: str
+    mentioned: dict[str, User]
 
-    def handle_starttag(self, tag: str, attrs) -> None:
-        if tag in ("a", "code", "pre"):
-            self._skipping += 1
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("a", "code", "pre") and self._skipping:
-            self._skipping -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.names.update(match.group(1).lower() for match in MENTION.finditer(data))
+def render_with_mentions(body: str) -> RenderedComment:
+    """Render ``body`` once, look its @names up with one query (none when there are no
+    mentions), and link the accounts that exist."""
+    rendered = render_comment(body)
+    users = resolve(set(rendered.mentions))
+    spellings = {key: user.username for key, user in users.items()}
+    return RenderedComment(rendered.linked(spellings), users)
 
 
 def mentioned_names(body: str) -> set[str]:
@@ -44,15 +43,7 @@ def mentioned_names(body: str) -> set[str]:
     that aren't code at all) for a pattern over the source to agree with the renderer."""
     if "@" not in body and "&" not in body:  # no "@", nor an entity that could write one
         return set()
-    finder = _MentionFinder()
-    finder.feed(render_markdown(body))
-    finder.close()
-    return finder.names
-
-
-# At most this many people are linked and notified from one comment, so a comment can't be
-# used to ping the whole membership.
-MAX_MENTIONS = 10
+    return set(render_comment(body).mentions)
 
 
 def resolve(names: set[str]) -> dict[str, User]:

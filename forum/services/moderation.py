@@ -29,7 +29,8 @@ from forum.models import (
 )
 from forum.models.users import INDEFINITE
 from forum.services import mentions, notifications, permissions
-from forum.services.errors import Conflict, Forbidden, NotAllowed
+from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
+from forum.services.pages import Page, check_page, paginate
 
 
 def _log(actor: User, action: ModAction, *, reason: str = "", note: str = "", **target) -> None:
@@ -62,7 +63,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
     category = parse_reason(reason)
     if comment.status is CommentStatus.HIDDEN:
         raise Conflict("That comment is already hidden.")
-    if comment.status is not CommentStatus.VISIBLE:
+    if not comment.is_visible:
         raise Conflict(f"Only visible comments can be hidden; this one is {comment.status.value}.")
     now = utcnow()
     comment.status = CommentStatus.HIDDEN
@@ -117,7 +118,7 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
     """File a report; one per reader per comment, never on one's own comment."""
     if comment.author_id == reporter.id:
         raise Forbidden("You can't report your own comment.")
-    if comment.status is not CommentStatus.VISIBLE:
+    if not comment.is_visible:
         raise Conflict("That comment is no longer shown, so there's nothing to report.")
     reason = parse_reason(category, field="category")
     exists = db.session.execute(
@@ -189,8 +190,8 @@ class QueueItem:
         return counts
 
 
-def report_queue(page: int, per_page: int) -> tuple[list[QueueItem], int]:
-    """Open reports grouped by comment, the most recently reported first; (items, pages)."""
+def report_queue(page: int, per_page: int) -> Page[QueueItem]:
+    """Open reports grouped by comment, the most recently reported first."""
     newest = func.max(Report.created_at)
     base = (
         select(Report.comment_id, newest.label("newest"))
@@ -198,8 +199,8 @@ def report_queue(page: int, per_page: int) -> tuple[list[QueueItem], int]:
         .group_by(Report.comment_id)
     )
     total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    pages = max((total + per_page - 1) // per_page, 1)
-    page = min(max(page, 1), pages)
+    per_page = max(per_page, 1)
+    check_page(page, total, per_page)
     ids = [
         row.comment_id
         for row in db.session.execute(
@@ -209,7 +210,7 @@ def report_queue(page: int, per_page: int) -> tuple[list[QueueItem], int]:
         )
     ]
     if not ids:
-        return [], pages
+        return Page([], page, per_page, total)
     comments = {
         c.id: c
         for c in db.session.execute(
@@ -225,7 +226,8 @@ def report_queue(page: int, per_page: int) -> tuple[list[QueueItem], int]:
         .order_by(Report.created_at.desc())
     ).scalars():
         reports.setdefault(report.comment_id, []).append(report)
-    return [QueueItem(comments[i], reports.get(i, [])) for i in ids], pages
+    items = [QueueItem(comments[i], reports.get(i, [])) for i in ids]
+    return Page(items, page, per_page, total)
 
 
 # --- pre-moderation and trust ----------------------------------------------------------------
@@ -234,9 +236,7 @@ def report_queue(page: int, per_page: int) -> tuple[list[QueueItem], int]:
 def approved_count(user: User) -> int:
     """Comments of ``user`` that are visible now (approved and not hidden)."""
     return db.session.execute(
-        select(func.count(Comment.id)).where(
-            Comment.author_id == user.id, Comment.status == CommentStatus.VISIBLE
-        )
+        select(func.count(Comment.id)).where(Comment.author_id == user.id, Comment.is_visible)
     ).scalar_one()
 
 
@@ -371,6 +371,14 @@ def appeal(author: User, comment: Comment, message: str) -> Appeal:
     return item
 
 
+def get_appeal(appeal_id: int) -> Appeal:
+    """The appeal with this number, or NotFound."""
+    item = db.session.get(Appeal, appeal_id)
+    if item is None:
+        raise NotFound("No appeal has that number.")
+    return item
+
+
 def open_appeals(limit: int = 50) -> list[Appeal]:
     return list(
         db.session.execute(
@@ -496,8 +504,10 @@ def change_role(actor: User | None, target: User, role: str) -> User:
 # --- the log --------------------------------------------------------------------------------
 
 
-def log_page(page: int, per_page: int, *, action: str | None = None, moderator: str | None = None):
-    """A page of the moderation log, newest first, optionally filtered; (entries, pages)."""
+def log_page(
+    page: int, per_page: int, *, action: str | None = None, moderator: str | None = None
+) -> Page[ModerationAction]:
+    """A page of the moderation log, newest first, optionally filtered."""
     query = select(ModerationAction).options(
         joinedload(ModerationAction.actor),
         joinedload(ModerationAction.target_user),
@@ -511,9 +521,6 @@ def log_page(page: int, per_page: int, *, action: str | None = None, moderator: 
             raise NotAllowed(f"Unknown action {action!r}.", field="action") from None
     if moderator:
         query = query.join(User, ModerationAction.actor_id == User.id).where(
-            User.username_key == moderator.lower()
+            User.username_is(moderator)
         )
-    pagination = db.paginate(
-        query.order_by(ModerationAction.id.desc()), page=page, per_page=per_page, error_out=False
-    )
-    return pagination
+    return paginate(query.order_by(ModerationAction.id.desc()), page, per_page)

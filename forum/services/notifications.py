@@ -7,13 +7,14 @@ from sqlalchemy.orm import joinedload
 from forum.extensions import db
 from forum.models import (
     Comment,
-    CommentStatus,
     Follow,
     Notification,
     NotificationKind,
     User,
     utcnow,
 )
+from forum.services.errors import NotFound
+from forum.services.pages import Page, paginate
 
 
 def _add(
@@ -44,7 +45,7 @@ def notify_new_comment(
 
     ``mentions_only`` is for an edit: people newly @mentioned hear about it, nobody else is
     told again. Adds to the session; the caller commits (it's part of posting or approving)."""
-    if comment.status is not CommentStatus.VISIBLE:
+    if not comment.is_visible:
         return []
     author = comment.author
     already = set(
@@ -73,7 +74,7 @@ def notify_new_comment(
 
     if comment.parent_id is not None and not mentions_only:
         parent = db.session.get(Comment, comment.parent_id)
-        if parent is not None and parent.status is CommentStatus.VISIBLE:
+        if parent is not None and parent.is_visible:
             notify(parent.author, NotificationKind.REPLY)
     for user in mentioned.values():
         notify(user, NotificationKind.MENTION)
@@ -122,9 +123,7 @@ ABOUT_A_COMMENT = (
 def _shown_to_reader():
     """SQL condition: the notification is not about a comment readers can't see."""
     visible_comment = (
-        select(Comment.id)
-        .where(Comment.id == Notification.comment_id, Comment.status == CommentStatus.VISIBLE)
-        .exists()
+        select(Comment.id).where(Comment.id == Notification.comment_id, Comment.is_visible).exists()
     )
     return or_(Notification.kind.not_in(ABOUT_A_COMMENT), visible_comment)
 
@@ -137,7 +136,7 @@ def unread_count(user: User) -> int:
     ).scalar_one()
 
 
-def page_for(user: User, page: int, per_page: int):
+def page_for(user: User, page: int, per_page: int) -> Page[Notification]:
     """The user's notifications, newest first, paged (old ones are kept)."""
     query = (
         select(Notification)
@@ -149,7 +148,15 @@ def page_for(user: User, page: int, per_page: int):
         .where(Notification.user_id == user.id, _shown_to_reader())
         .order_by(Notification.id.desc())
     )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return paginate(query, page, per_page)
+
+
+def get_own(user: User, notification_id: int) -> Notification:
+    """One of ``user``'s notifications; NotFound when it is someone else's or doesn't exist."""
+    item = db.session.get(Notification, notification_id)
+    if item is None or item.user_id != user.id:
+        raise NotFound("No such notification.")
+    return item
 
 
 def mark_read(user: User, notification_id: int) -> bool:

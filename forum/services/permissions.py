@@ -11,12 +11,12 @@ def _is_user(user: User | None) -> bool:
 
 
 def is_moderator(user: User | None) -> bool:
-    """Moderators and admins."""
-    return _is_user(user) and user.role in (Role.MODERATOR, Role.ADMIN)
+    """Moderators and admins (the role rule itself is ``User.is_moderator``)."""
+    return _is_user(user) and user.is_moderator
 
 
 def is_admin(user: User | None) -> bool:
-    return _is_user(user) and user.role is Role.ADMIN
+    return _is_user(user) and user.is_admin
 
 
 def can_post(user: User | None, article: Article) -> bool:
@@ -26,7 +26,7 @@ def can_post(user: User | None, article: Article) -> bool:
 
 def can_reply(user: User | None, comment: Comment) -> bool:
     """Replies go to comments that still stand in the thread."""
-    return can_post(user, comment.article) and comment.status is CommentStatus.VISIBLE
+    return can_post(user, comment.article) and comment.is_visible
 
 
 def can_edit(
@@ -54,7 +54,7 @@ def can_delete(user: User | None, comment: Comment) -> bool:
 
 def can_see_text(user: User | None, comment: Comment) -> bool:
     """Whether ``user`` may read this comment's words (not just a placeholder)."""
-    if comment.status is CommentStatus.VISIBLE:
+    if comment.is_visible:
         return True
     if comment.status is CommentStatus.DELETED:
         return False
@@ -70,9 +70,7 @@ def can_hide(user: User | None, comment: Comment) -> bool:
 
 def can_report(user: User | None, comment: Comment) -> bool:
     """Logged-in readers report other people's visible comments."""
-    return (
-        _is_user(user) and comment.author_id != user.id and comment.status is CommentStatus.VISIBLE
-    )
+    return _is_user(user) and comment.author_id != user.id and comment.is_visible
 
 
 def can_lock(user: User | None, article: Article) -> bool:
@@ -87,6 +85,12 @@ def can_suspend(user: User | None, target: User) -> bool:
         and target.role is not Role.ADMIN
         and (is_admin(user) or target.role is not Role.MODERATOR)
     )
+
+
+def can_grant_trust(user: User | None, target: User) -> bool:
+    """Moderators lift the new-account limits from a reader not yet trusted by hand (staff
+    roles are trusted by their role already)."""
+    return is_moderator(user) and not target.trusted and target.role is Role.READER
 
 
 def can_change_role(user: User | None, target: User) -> bool:

@@ -20,10 +20,11 @@ def count_stored_bodies() -> int:
     )
 
 
-def rerender_all(sanitizer: str, *, batch_size: int = 500) -> Iterator[tuple[int, int]]:
+def rerender_all(*, batch_size: int = 500) -> Iterator[tuple[int, int]]:
     """Re-render every body in batches (one commit each); yields (done, changed) per batch.
 
-    Batches keyed by id keep memory flat and let the command be stopped and run again."""
+    Uses the configured sanitizer (``sanitize.configure``). Batches keyed by id keep memory
+    flat and let the command be stopped and run again."""
     for model, profile in _STORED:
         last_id = 0
         while True:
@@ -37,9 +38,9 @@ def rerender_all(sanitizer: str, *, batch_size: int = 500) -> Iterator[tuple[int
             changed = 0
             for row in rows:
                 if profile == "article":
-                    html = render_markdown(row.body_md, sanitizer, profile=profile)
+                    html = render_markdown(row.body_md, profile=profile)
                 else:
-                    html = render_body(row.body_md, sanitizer)
+                    html = render_body(row.body_md)
                 if html != row.body_html:
                     row.body_html = html
                     changed += 1

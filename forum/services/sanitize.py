@@ -1,7 +1,8 @@
 """Markdown to safe HTML: the only module that touches the Markdown parser and the sanitizers.
 
-Everything a user writes goes through :func:`render_markdown` and nowhere else, so that this
-one file can be audited on its own and the sanitizer swapped without touching any caller.
+Everything a user writes goes through :func:`render_markdown` (or :func:`render_comment`, the
+same pipeline that also reports ``@mentions``) and nowhere else, so that this one file can be
+audited on its own and the sanitizer swapped without touching any caller.
 No other module may import ``bleach``, ``nh3`` or ``markdown_it``.
 
 The pipeline, in order:
@@ -20,7 +21,9 @@ The pipeline, in order:
    on ``a`` and ``start`` on ``ol``; link schemes ``http``, ``https``, ``mailto``.
    bleach 6.4.0 is its final release: upstream declared it unmaintained, with no further
    releases even for security fixes. nh3 (Rust's ammonia, maintained and roughly an order of
-   magnitude faster) is the drop-in replacement: ``render_markdown(text, "nh3")``.
+   magnitude faster) is the drop-in replacement. The backend is chosen once per process
+   with :func:`configure` (the app factory calls it with ``FORUM_SANITIZER``); tests that
+   compare backends pass one explicitly: ``render_markdown(text, "nh3")``.
 3. **A final pass of our own** re-parses the cleaned HTML with the standard library's
    ``html.parser`` and writes it out again from scratch: only allowlisted tags and attributes
    survive, every text node and attribute is re-escaped, every link's ``href`` is checked
@@ -28,6 +31,11 @@ The pipeline, in order:
    bleach 6.4.0 keeps ``href="javascript:123"`` (its URL parser reads ``javascript:`` plus
    digits as host and port; ``vbscript:`` and ``data:`` likewise), and because it makes both
    backends produce byte-identical output for ordinary Markdown.
+
+The final pass also finds ``@name`` mentions in text outside links and code, in the same
+pass, so a comment is rendered once: :func:`render_comment` returns the HTML with each
+mention left as a slot, and the names; the caller resolves the names to accounts (one
+query) and :meth:`Rendered.linked` fills the slots, cheaply, with profile links.
 
 Link policy of the final pass: an ``href`` is kept only when, after decoding HTML entities
 (repeatedly) and removing every white-space, control and invisible formatting character
@@ -54,7 +62,6 @@ from __future__ import annotations
 import html
 import re
 import threading
-from collections.abc import Mapping
 from html.parser import HTMLParser
 
 import bleach
@@ -66,7 +73,11 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-__all__ = ["render_markdown"]
+from forum.services.rendered import LINK_REL, Mention, Rendered
+from forum.services.usernames import MENTION_PATTERN
+
+__all__ = ["BACKENDS", "Rendered", "configure", "configured_backend", "render_comment"]
+__all__ += ["render_markdown"]
 
 _ALLOWED_TAGS = frozenset(
     {"p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr"}
@@ -89,7 +100,6 @@ _ARTICLE_TAGS = _ALLOWED_TAGS | {
 _PROFILE_TAGS = {"comment": _ALLOWED_TAGS, "article": _ARTICLE_TAGS}
 _VOID_TAGS = frozenset({"br", "hr"})
 _ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
-_LINK_REL = "nofollow ugc noopener"
 
 # Text that linkify may turn into a link: explicit web and mailto addresses and "www." hosts.
 _LINKIFY_PREFIXES = ("http://", "https://", "www.", "mailto:")
@@ -106,9 +116,6 @@ _URL_INVISIBLE = re.compile(
 )
 _URL_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
 _START_DIGITS = re.compile(r"[0-9]{1,9}")
-# "@name" not preceded by a word character (so e-mail addresses are not mentions).
-_MENTION = re.compile(r"(?<![\w@/])@([A-Za-z0-9_-]{3,30})\b")
-_USERNAME = re.compile(r"[A-Za-z0-9_-]{3,30}")
 
 _BLEACH_ATTRIBUTES = {"a": ["href", "title"], "ol": ["start"]}
 _NH3_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
@@ -127,37 +134,66 @@ _NH3_CLEANERS = {
 _per_thread = threading.local()
 
 
-def render_markdown(
-    text: str,
-    sanitizer: str = "bleach",
-    *,
-    profile: str = "comment",
-    mentions: Mapping[str, str] | None = None,
-) -> str:
+BACKENDS = ("bleach", "nh3")
+# The backend used when a caller names none: set once per process by configure(). One
+# process serves one app in production; tests that build apps with another backend call
+# the factory, which calls configure() again.
+_configured_backend = "bleach"
+
+
+def configure(backend: str) -> None:
+    """Choose the sanitizer every render uses from now on: ``"bleach"`` or ``"nh3"``.
+
+    Called once by the app factory with ``FORUM_SANITIZER``; raises :class:`ValueError` for
+    any other name, so a misspelt setting stops the app at start rather than at first post."""
+    global _configured_backend
+    _configured_backend = _check_backend(backend)
+
+
+def configured_backend() -> str:
+    """The sanitizer chosen with :func:`configure` (``"bleach"`` until then)."""
+    return _configured_backend
+
+
+def _check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown sanitizer {backend!r}: expected 'bleach' or 'nh3'")
+    return backend
+
+
+def render_markdown(text: str, backend: str | None = None, *, profile: str = "comment") -> str:
     """Render user-written Markdown to HTML that is safe to insert into a page.
 
-    ``sanitizer`` selects the cleaning backend: ``"bleach"`` (default) or ``"nh3"``; any
-    other value raises :class:`ValueError`. Both produce the same HTML for ordinary
-    Markdown. The result uses only the tags and attributes listed in the module docstring,
-    and every link has an http, https, mailto, ``/`` or ``#`` target and
-    ``rel="nofollow ugc noopener"``.
+    ``backend`` overrides the configured sanitizer (:func:`configure`): ``"bleach"`` or
+    ``"nh3"``; any other value raises :class:`ValueError`. Both produce the same HTML for
+    ordinary Markdown. The result uses only the tags and attributes listed in the module
+    docstring, and every link has an http, https, mailto, ``/`` or ``#`` target and
+    ``rel="nofollow ugc noopener"``. ``@name`` mentions stay plain text here.
 
     ``profile`` is ``"comment"`` (default) or ``"article"``, which also allows headings and
     tables (for the publisher's articles; everything else is the same).
-
-    ``mentions`` maps lower-cased usernames that exist to their spelling: each ``@name``
-    among them, outside links and code, becomes a link to ``/users/<name>``. The names are
-    restricted to ``[A-Za-z0-9_-]``, so the inserted markup can't carry anything else.
     """
+    return _render(text, backend, profile).html
+
+
+def render_comment(text: str, backend: str | None = None) -> Rendered:
+    """Render a comment once: its HTML with mention slots, and the names it mentions.
+
+    ``Rendered.mentions`` holds the lower-cased names written as ``@name`` outside code
+    and links, found in the rendered output rather than the source, so a name counts
+    exactly where the reader sees plain text. Link the existing ones with
+    :meth:`Rendered.linked`."""
+    return _render(text, backend, "comment")
+
+
+def _render(text: str, backend: str | None, profile: str) -> Rendered:
     if profile not in _PROFILE_TAGS:
         raise ValueError(f"unknown profile {profile!r}: expected 'comment' or 'article'")
-    if sanitizer == "bleach":
-        clean = _bleach_cleaner(profile).clean
-    elif sanitizer == "nh3":
-        clean = _NH3_CLEANERS[profile].clean
-    else:
-        raise ValueError(f"unknown sanitizer {sanitizer!r}: expected 'bleach' or 'nh3'")
-    return _finish(clean(_markdown(profile).render(text)), _PROFILE_TAGS[profile], mentions or {})
+    backend = _configured_backend if backend is None else _check_backend(backend)
+    clean = _bleach_cleaner(profile).clean if backend == "bleach" else _NH3_CLEANERS[profile].clean
+    finisher = _Finisher(_PROFILE_TAGS[profile])
+    finisher.feed(clean(_markdown(profile).render(text)))
+    return finisher.result()
 
 
 # --- Stage 1: Markdown ---------------------------------------------------------------------
@@ -277,20 +313,18 @@ class _Finisher(HTMLParser):
     is well formed: stray end tags are ignored and unclosed elements are closed at the end.
     """
 
-    def __init__(
-        self, allowed_tags: frozenset[str] = _ALLOWED_TAGS, mentions: Mapping[str, str] = {}
-    ) -> None:
+    def __init__(self, allowed_tags: frozenset[str] = _ALLOWED_TAGS) -> None:
         super().__init__(convert_charrefs=True)
         self._allowed = allowed_tags
-        self._mentions = mentions
-        self._parts: list[str] = []
+        self._parts: list[str | Mention] = []
+        self._mentions: set[str] = set()
         self._open: list[tuple[str, bool]] = []  # (tag, was its start tag written?)
 
-    def result(self) -> str:
+    def result(self) -> Rendered:
         self.close()
         while self._open:
             self._close_top()
-        return "".join(self._parts)
+        return Rendered(self._parts, frozenset(self._mentions))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in self._allowed:
@@ -305,7 +339,7 @@ class _Finisher(HTMLParser):
                 return
             title = values.get("title")
             title_attr = f' title="{_escape_attr(title)}"' if title else ""
-            self._parts.append(f'<a href="{_escape_attr(href)}"{title_attr} rel="{_LINK_REL}">')
+            self._parts.append(f'<a href="{_escape_attr(href)}"{title_attr} rel="{LINK_REL}">')
         elif tag == "ol" and _START_DIGITS.fullmatch(values.get("start", "")):
             self._parts.append(f'<ol start="{values["start"]}">')
         else:
@@ -325,22 +359,17 @@ class _Finisher(HTMLParser):
         self._close_top()
 
     def handle_data(self, data: str) -> None:
-        if not self._mentions or any(tag in ("a", "code", "pre") for tag, _ in self._open):
+        if "@" not in data or any(tag in ("a", "code", "pre") for tag, _ in self._open):
             self._parts.append(html.escape(data, quote=False))
             return
-        # Escape the text between mentions; each known mention becomes a profile link.
+        # Escape the text between mentions; each mention becomes a slot for Rendered.linked.
         position = 0
-        for match in _MENTION.finditer(data):
+        for match in MENTION_PATTERN.finditer(data):
             self._parts.append(html.escape(data[position : match.start()], quote=False))
-            self._parts.append(self._mention_link(match))
+            self._parts.append(Mention(match.group(1)))
+            self._mentions.add(match.group(1).lower())
             position = match.end()
         self._parts.append(html.escape(data[position:], quote=False))
-
-    def _mention_link(self, match: re.Match[str]) -> str:
-        username = self._mentions.get(match.group(1).lower())
-        if username is None or not _USERNAME.fullmatch(username):
-            return html.escape(match.group(0), quote=False)
-        return f'<a href="/users/{username}" rel="{_LINK_REL}">@{html.escape(match.group(1))}</a>'
 
     # Comments, doctypes, processing instructions and CDATA sections are dropped: the
     # inherited handle_comment, handle_decl, handle_pi and unknown_decl do nothing.
@@ -353,11 +382,3 @@ class _Finisher(HTMLParser):
 
 def _escape_attr(value: str) -> str:
     return html.escape(value, quote=True)
-
-
-def _finish(
-    cleaned: str, allowed_tags: frozenset[str] = _ALLOWED_TAGS, mentions: Mapping[str, str] = {}
-) -> str:
-    finisher = _Finisher(allowed_tags, mentions)
-    finisher.feed(cleaned)
-    return finisher.result()

@@ -18,7 +18,7 @@ from forum.extensions import db
 from forum.models import Article, Comment, CommentRevision, CommentStatus, User, utcnow
 from forum.services import community, mentions, moderation, notifications, permissions
 from forum.services.errors import Forbidden, NotAllowed, NotFound
-from forum.services.sanitize import render_markdown
+from forum.services.pages import Page, slice_page
 from forum.services.text import is_blank, strip_control_characters
 
 
@@ -29,18 +29,21 @@ class Sort(enum.StrEnum):
 
     @classmethod
     def parse(cls, value: str | None) -> "Sort":
-        """The sort named by a query parameter; unknown values mean the default."""
+        """The sort named by a query parameter (absent or empty: the default).
+
+        An unknown sort is refused rather than quietly shown as the default under an
+        address that names something else."""
         try:
             return cls(value or cls.OLDEST)
         except ValueError:
-            return cls.OLDEST
+            names = ", ".join(sort.value for sort in cls)
+            raise NotAllowed(f"Unknown sort {value!r}: use one of {names}.", field="sort") from None
 
 
 @dataclass(frozen=True)
 class DiscussionSettings:
     """The configuration the discussion rules depend on (read from app config by views)."""
 
-    sanitizer: str = "bleach"
     max_length: int = 10_000
     edit_window_minutes: int = 60
     threads_per_page: int = 50
@@ -54,7 +57,6 @@ class DiscussionSettings:
     @classmethod
     def from_config(cls, config) -> "DiscussionSettings":
         return cls(
-            sanitizer=config["SANITIZER"],
             max_length=config["COMMENT_MAX_LENGTH"],
             edit_window_minutes=config["EDIT_WINDOW_MINUTES"],
             threads_per_page=config["THREADS_PER_PAGE"],
@@ -105,18 +107,20 @@ def clean_body(body: str | None, settings: DiscussionSettings) -> str:
 
 def find_parent(article: Article, parent_id: int | str | None) -> Comment | None:
     """The comment being replied to, checked to belong to ``article`` and to accept replies."""
-    if parent_id in (None, ""):
+    text = str(parent_id).strip() if parent_id is not None else ""
+    if not text:
         return None
-    try:
-        parent_key = int(parent_id)
-    except (TypeError, ValueError):
-        raise NotAllowed("That reply doesn't point at a comment.", field="parent_id") from None
+    # ASCII digits only ("²" is a digit int() can't read, "1_0" one it reads as 10), and no
+    # larger than the database's INTEGER: a bigger one must not reach PostgreSQL.
+    if not (text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= 2**31 - 1):
+        raise NotAllowed("That reply doesn't point at a comment.", field="parent_id")
+    parent_key = int(text)
     parent = db.session.get(Comment, parent_key)
     if parent is None:
         raise NotFound("The comment you are replying to doesn't exist.")
     if parent.article_id != article.id:
         raise NotAllowed("That comment belongs to another article.", field="parent_id")
-    if parent.status is not CommentStatus.VISIBLE:
+    if not parent.is_visible:
         raise NotAllowed(
             "That comment has been removed, so it can't take replies.", field="parent_id"
         )
@@ -149,7 +153,7 @@ def post_comment(
     pending = moderation.needs_premoderation(
         author, settings.premoderate_first, settings.trusted_after
     )
-    mentioned = mentions.resolve(mentions.mentioned_names(body))
+    rendered = mentions.render_with_mentions(body)
     comment = Comment(
         article=article,
         author=author,
@@ -157,7 +161,7 @@ def post_comment(
         root_id=parent.thread_root_id if parent else None,
         depth=parent.depth + 1 if parent else 0,
         body_md=body,
-        body_html=render_markdown(body, settings.sanitizer, mentions=_spellings(mentioned)),
+        body_html=rendered.html,
         status=CommentStatus.PENDING if pending else CommentStatus.VISIBLE,
         created_at=utcnow(),
     )
@@ -165,30 +169,43 @@ def post_comment(
     db.session.flush()
     if parent is not None:
         community.add_follow(author, article)  # replying follows the discussion
-    notifications.notify_new_comment(comment, mentioned)
+    notifications.notify_new_comment(comment, rendered.mentioned)
     db.session.commit()
     return comment
 
 
-def _spellings(users: dict[str, User]) -> dict[str, str]:
-    return {key: user.username for key, user in users.items()}
-
-
-def render_body(body: str, sanitizer: str) -> str:
+def render_body(body: str) -> str:
     """A comment body's HTML, with its @mentions of existing accounts linked."""
-    mentioned = mentions.resolve(mentions.mentioned_names(body))
-    return render_markdown(body, sanitizer, mentions=_spellings(mentioned))
+    return mentions.render_with_mentions(body).html
 
 
 def get_comment(comment_id: int) -> Comment:
-    comment = db.session.execute(
-        select(Comment)
-        .options(joinedload(Comment.author), joinedload(Comment.article))
-        .where(Comment.id == comment_id)
-    ).scalar_one_or_none()
+    """The comment with its author and article, or NotFound. One already in the session
+    (a reply's parent, say) costs no query."""
+    comment = db.session.get(
+        Comment, comment_id, options=[joinedload(Comment.author), joinedload(Comment.article)]
+    )
     if comment is None:
         raise NotFound("No comment has that number.")
     return comment
+
+
+def check_can_edit(
+    user: User | None,
+    comment: Comment,
+    settings: DiscussionSettings = DiscussionSettings(),
+    now: datetime | None = None,
+) -> None:
+    """Raise Forbidden with the reason when ``user`` may not edit ``comment`` now; the edit
+    page asks this before showing the form, and ``edit_comment`` before saving."""
+    if user is None or comment.author_id != user.id:
+        raise Forbidden("You can only edit your own comments.")
+    check_can_post(user, comment.article)
+    if not permissions.can_edit(user, comment, settings.edit_window_minutes, now):
+        raise Forbidden(
+            f"Comments can be edited for {settings.edit_window_minutes} minutes after posting; "
+            "this one can no longer be changed."
+        )
 
 
 def edit_comment(
@@ -201,14 +218,7 @@ def edit_comment(
 ) -> Comment:
     """Replace a comment's text within the edit window, keeping the old text as a revision."""
     now = now or utcnow()
-    if comment.author_id != user.id:
-        raise Forbidden("You can only edit your own comments.")
-    check_can_post(user, comment.article)
-    if not permissions.can_edit(user, comment, settings.edit_window_minutes, now):
-        raise Forbidden(
-            f"Comments can be edited for {settings.edit_window_minutes} minutes after posting; "
-            "this one can no longer be changed."
-        )
+    check_can_edit(user, comment, settings, now)
     body = clean_body(body, settings)
     if body == comment.body_md:
         return comment
@@ -222,11 +232,11 @@ def edit_comment(
         )
     )
     comment.body_md = body
-    mentioned = mentions.resolve(mentions.mentioned_names(body))
-    comment.body_html = render_markdown(body, settings.sanitizer, mentions=_spellings(mentioned))
+    rendered = mentions.render_with_mentions(body)
+    comment.body_html = rendered.html
     comment.edited_at = now
     # People newly @mentioned by the edit hear about it; nobody else is told again.
-    notifications.notify_new_comment(comment, mentioned, mentions_only=True)
+    notifications.notify_new_comment(comment, rendered.mentioned, mentions_only=True)
     db.session.commit()
     return comment
 
@@ -310,13 +320,26 @@ class Node:
 
 @dataclass
 class DiscussionPage:
+    """A page of a discussion: ``paging`` is the page of top-level comment ids (the one page
+    type every list shares, for the pager), ``threads`` those threads as trees."""
+
     threads: list[Node]
     sort: Sort
-    page: int
-    pages: int
+    paging: Page[int]
     visible_count: int
-    thread_count: int
     comment_ids: list[int] = field(default_factory=list)
+
+    @property
+    def page(self) -> int:
+        return self.paging.page
+
+    @property
+    def pages(self) -> int:
+        return self.paging.pages
+
+    @property
+    def thread_count(self) -> int:
+        return self.paging.total
 
 
 def thread_score(helpful: int, created_at: datetime, now: datetime) -> float:
@@ -342,12 +365,10 @@ def _ordered_threads(article: Article, viewer: User | None, sort: Sort) -> tuple
     counted = aliased(Comment)
     total_visible = (
         select(func.count(counted.id))
-        .where(counted.article_id == article.id, counted.status == CommentStatus.VISIBLE)
+        .where(counted.article_id == article.id, counted.is_visible)
         .scalar_subquery()
     )
-    has_visible_reply = exists().where(
-        and_(reply.root_id == Comment.id, reply.status == CommentStatus.VISIBLE)
-    )
+    has_visible_reply = exists().where(and_(reply.root_id == Comment.id, reply.is_visible))
     rows = db.session.execute(
         select(
             Comment.id,
@@ -393,9 +414,7 @@ def visible_count(article_ids: Iterable[int] | int) -> int:
     """How many comments readers can see under an article."""
     ids = [article_ids] if isinstance(article_ids, int) else list(article_ids)
     return db.session.execute(
-        select(func.count(Comment.id)).where(
-            Comment.article_id.in_(ids), Comment.status == CommentStatus.VISIBLE
-        )
+        select(func.count(Comment.id)).where(Comment.article_id.in_(ids), Comment.is_visible)
     ).scalar_one()
 
 
@@ -407,12 +426,10 @@ def load_page(
     page: int = 1,
     settings: DiscussionSettings = DiscussionSettings(),
 ) -> DiscussionPage:
-    """One page of threads, whole, as a tree shaped for ``viewer``."""
+    """One page of threads, whole, as a tree shaped for ``viewer``; NotFound past the end."""
     thread_ids, visible = _ordered_threads(article, viewer, sort)
-    per_page = max(settings.threads_per_page, 1)
-    pages = max(math.ceil(len(thread_ids) / per_page), 1)
-    page = min(max(page, 1), pages)
-    page_ids = thread_ids[(page - 1) * per_page : page * per_page]
+    paging = slice_page(thread_ids, page, settings.threads_per_page)
+    page_ids = paging.items
     comments: list[Comment] = []
     if page_ids:
         comments = list(
@@ -427,10 +444,8 @@ def load_page(
     return DiscussionPage(
         threads=threads,
         sort=sort,
-        page=page,
-        pages=pages,
+        paging=paging,
         visible_count=visible,
-        thread_count=len(thread_ids),
         comment_ids=[comment.id for comment in comments],
     )
 

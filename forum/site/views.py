@@ -1,10 +1,14 @@
-"""The publisher's pages: home, series, article, user profile."""
+"""The publisher's pages: home, series, article, user profile.
 
-from flask import Blueprint, abort, current_app, render_template, request
+A service's NotFound reaches the app's error handler, which renders the 404 page."""
 
-from forum.discussion.page import render_article, viewer
-from forum.services import articles, community, profiles
-from forum.services.errors import NotFound
+from flask import Blueprint, current_app, render_template
+
+from forum.auth.current import current_actor
+from forum.discussion.page import render_article
+from forum.moderation.forms import ReasonForm, RoleForm, SuspendForm
+from forum.paging import page_arg
+from forum.services import accounts, articles, community, profiles
 
 bp = Blueprint("site", __name__)
 
@@ -19,10 +23,7 @@ def index():
 
 @bp.get("/series/<slug>")
 def series(slug: str):
-    try:
-        found = articles.get_series(slug)
-    except NotFound as exc:
-        abort(404, exc.message)
+    found = articles.get_series(slug)
     items = articles.series_articles(found)
     counts = articles.comment_counts([a.id for a in items])
     return render_template("site/series.html", series=found, articles=items, counts=counts)
@@ -31,29 +32,24 @@ def series(slug: str):
 @bp.get("/users/<username>")
 def profile(username: str):
     """Role, join date, helpful votes received, and a page of their visible comments."""
-    try:
-        user = profiles.find_profile(username)
-    except NotFound as exc:
-        abort(404, exc.message)
-    page = request.args.get("page", "1")
+    user = accounts.get_by_username(username)
     comments = profiles.profile_comments(
-        user,
-        viewer(),
-        int(page) if page.isascii() and page.isdigit() else 1,
-        current_app.config["PROFILE_PAGE_SIZE"],
+        user, current_actor(), page_arg(), current_app.config["PROFILE_PAGE_SIZE"]
     )
+    # The moderator tools' forms render their own choices (the template shows them only to
+    # those the permissions allow).
+    role_form = RoleForm(formdata=None, role=user.role.value)
     return render_template(
         "site/profile.html",
         profile=user,
         comments=comments,
         helpful=community.helpful_votes_received(user),
+        suspend_form=SuspendForm(formdata=None),
+        unsuspend_form=ReasonForm(formdata=None),
+        role_form=role_form,
     )
 
 
 @bp.get("/articles/<slug>")
 def article(slug: str):
-    try:
-        found = articles.get_article(slug)
-    except NotFound as exc:
-        abort(404, exc.message)
-    return render_article(found)
+    return render_article(articles.get_article(slug))

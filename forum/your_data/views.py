@@ -15,6 +15,8 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 
+from forum.auth.current import current_actor
+from forum.forms_support import apply_refusal
 from forum.services import your_data
 from forum.services.errors import NotAllowed
 from forum.your_data.forms import DeleteAccountForm
@@ -32,7 +34,7 @@ def _members_only():
 @bp.get("/account/export")
 def export():
     """Everything the member wrote, as a JSON file to keep."""
-    user = current_user._get_current_object()
+    user = current_actor()
     body = json.dumps(your_data.export_data(user), indent=2, ensure_ascii=False)
     return Response(
         body,
@@ -60,12 +62,12 @@ def delete():
         return _confirm_page(form, 400)
     try:
         your_data.delete_account(
-            current_user._get_current_object(),
+            current_actor(),
             form.password.data,
             remove_comments=form.comments.data == "remove",
         )
     except NotAllowed as exc:
-        form.password.errors = [*form.password.errors, exc.message]
+        apply_refusal(form, exc, default_field="password")
         return _confirm_page(form, 400)
     logout_user()
     session.clear()

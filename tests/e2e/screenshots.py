@@ -33,7 +33,7 @@ def build_demo(directory: Path):
     app = create_app(live_config(directory))
     with app.app_context():
         flask_migrate.upgrade()
-        accounts = demo.load(app.config["SANITIZER"])
+        accounts = demo.load()
     return app, {username: password for username, _, password in accounts}
 
 

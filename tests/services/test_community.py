@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, Follow, Role, User, Vote, utcnow
-from forum.services import articles, community, moderation, threads
+from forum.services import (
+    article_editor,
+    article_import,
+    article_rules,
+    community,
+    moderation,
+    threads,
+)
 from forum.services.errors import Conflict, DomainError, Forbidden, NotAllowed
 from forum.services.threads import DiscussionSettings, Sort
 from tests.conftest import make_article, make_user
@@ -468,23 +475,25 @@ def test_an_imported_article_is_followed_by_its_author(p, tmp_path: Path):
         "The body.\n",
         encoding="utf-8",
     )
-    [(article, created)] = articles.import_articles([tmp_path / "new.md"])
+    [(article, created)] = article_import.import_articles([tmp_path / "new.md"])
     assert created
     assert follows(article) == {"writer"}
     # Importing it again (an update) doesn't follow twice.
-    articles.import_articles([tmp_path / "new.md"])
+    article_import.import_articles([tmp_path / "new.md"])
     assert follows(article) == {"writer"}
 
 
 def test_an_article_written_in_the_browser_is_followed_by_its_author(p):
-    article = articles.create_article(
-        p.writer, articles.ArticleDraft(title="Written here", body="Some words.")
+    article = article_editor.create_article(
+        p.writer, article_rules.ArticleDraft(title="Written here", body="Some words.")
     )
     assert follows(article) == {"writer"}
 
 
 def test_an_author_who_unfollowed_their_article_stays_unfollowed_after_commenting(p):
-    article = articles.create_article(p.writer, articles.ArticleDraft(title="Mine", body="Words."))
+    article = article_editor.create_article(
+        p.writer, article_rules.ArticleDraft(title="Mine", body="Words.")
+    )
     community.unfollow(p.writer, article)
     post(p.writer, article, "A note from the author.")
     assert follows(article) == set()

@@ -22,7 +22,7 @@ from forum.models import (
 )
 from forum.models.users import INDEFINITE
 from forum.services import moderation, threads
-from forum.services.errors import Conflict, Forbidden, NotAllowed
+from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from tests.conftest import make_article, make_user, snapshot
 
 
@@ -212,21 +212,23 @@ def test_the_queue_groups_open_reports_by_comment_newest_first_in_pages(p):
         report.created_at = now - timedelta(minutes=minutes)
     db.session.commit()
 
-    items, pages = moderation.report_queue(page=1, per_page=2)
-    assert pages == 2
+    first = moderation.report_queue(page=1, per_page=2)
+    assert (first.pages, first.total) == (2, 3)
+    items = first.items
     assert [item.comment.id for item in items] == [newest.id, p.comment.id]
     grouped = items[1]
     assert [r.reporter_id for r in grouped.reports] == [p.wes.id, p.rita.id]  # newest first
     assert grouped.categories == {"abuse": 1, "spam": 1}
-    items, _ = moderation.report_queue(page=2, per_page=2)
-    assert [item.comment.id for item in items] == [older.id]
-    assert moderation.report_queue(page=99, per_page=2)[0][0].comment.id == older.id
+    assert [item.comment.id for item in moderation.report_queue(2, 2).items] == [older.id]
+    with pytest.raises(NotFound):  # past the last page: no such page
+        moderation.report_queue(page=3, per_page=2)
 
 
 def test_dismissed_and_actioned_reports_leave_the_queue(p):
     moderation.report_comment(p.rita, p.comment, "spam")
     moderation.dismiss_reports(p.mod, p.comment)
-    assert moderation.report_queue(1, 10) == ([], 1)
+    empty = moderation.report_queue(1, 10)
+    assert (empty.items, empty.page, empty.pages) == ([], 1, 1)
     assert moderation.open_report_count() == 0
 
 

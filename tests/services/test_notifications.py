@@ -19,7 +19,8 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.services import community, mentions, moderation, notifications, threads
+from forum.services import community, mentions, moderation, notifications, sanitize, threads
+from forum.services.errors import NotFound
 from forum.services.threads import DiscussionSettings
 from tests.conftest import make_article, make_user
 
@@ -213,10 +214,27 @@ def test_mentioned_names_agree_with_the_links_the_renderer_makes(p):
         r"and \`@bob\`."
     )
     found = mentions.mentioned_names(body)
-    html = threads.render_body(body, "bleach")
+    html = threads.render_body(body)
     linked = {name for name in ("alice", "bob", "carol", "writer", "moderator")}
     linked = {name for name in linked if f'href="/users/{name}"' in html}
     assert found == linked == {"alice", "bob"}
+
+
+@pytest.mark.parametrize("action", ["post", "edit"])
+def test_a_comment_with_mentions_is_rendered_once(p, monkeypatch, action):
+    """Finding the @names and making the HTML are one pass; linking them is not a render."""
+    comment = post(p.bob, p.article, "First words.") if action == "edit" else None
+    renders = []
+    original = sanitize._render
+    monkeypatch.setattr(sanitize, "_render", lambda *args: renders.append(args) or original(*args))
+    body = "Thanks @carol and @nobody-here!"
+    if action == "post":
+        comment = post(p.bob, p.article, body)
+    else:
+        threads.edit_comment(p.bob, comment, body)
+    assert len(renders) == 1
+    assert 'href="/users/carol"' in comment.body_html
+    assert about(comment)["carol"] is MENTION
 
 
 def test_a_mention_added_by_an_edit_tells_the_person_named_and_nobody_else(p):
@@ -525,5 +543,6 @@ def test_old_notifications_are_kept_and_paged_newest_first(p):
     seen = [n.comment_id for page in pages for n in page.items]
     assert seen == [c.id for c in reversed(replies)]
     assert [len(page.items) for page in pages] == [3, 3, 1]
-    # Past the end: an empty page, not an error.
-    assert notifications.page_for(p.alice, 9, 3).items == []
+    # Past the end: no such page (the view's 404).
+    with pytest.raises(NotFound):
+        notifications.page_for(p.alice, 9, 3)

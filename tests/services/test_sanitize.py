@@ -374,3 +374,32 @@ def test_every_vector_is_safe_in_the_article_profile(vector: str, backend: str) 
 def test_unknown_profile_is_refused() -> None:
     with pytest.raises(ValueError):
         render_markdown("x", profile="page")
+
+
+# --- One render: mentions found in the same pass --------------------------------------------
+
+
+def test_render_comment_finds_mentions_outside_code_and_links_in_one_pass(backend: str) -> None:
+    text = "hi @Ada, `@bob` [x @carol](https://a.example) ada@example.com @dan_1"
+    rendered = sanitize.render_comment(text, backend)
+    assert rendered.mentions == {"ada", "dan_1"}
+    # Unlinked, it is exactly the plain render: mentions stay text until resolved.
+    assert rendered.html == render_markdown(text, backend)
+    assert "/users/" not in rendered.html
+    linked = rendered.linked({"ada": "Ada"})
+    assert '<a href="/users/Ada" rel="nofollow ugc noopener">@Ada</a>' in linked
+    assert "@dan_1" in linked and "/users/dan_1" not in linked
+
+
+def test_linked_refuses_a_spelling_outside_the_username_characters() -> None:
+    rendered = sanitize.render_comment("hello @ada")
+    assert rendered.linked({"ada": 'x"><script>'}) == rendered.html
+
+
+def test_configure_chooses_the_default_backend_and_refuses_unknown_names(monkeypatch) -> None:
+    monkeypatch.setattr(sanitize, "_configured_backend", sanitize.configured_backend())
+    sanitize.configure("nh3")
+    assert sanitize.configured_backend() == "nh3"
+    with pytest.raises(ValueError, match="sanitizer"):
+        sanitize.configure("html5lib")
+    assert sanitize.configured_backend() == "nh3"

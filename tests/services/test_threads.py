@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from forum.extensions import db
 from forum.models import Comment, CommentRevision, CommentStatus, Role, utcnow
 from forum.models.users import INDEFINITE
-from forum.services import threads
+from forum.services import sanitize, threads
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.threads import DiscussionSettings, Shown, Sort
 from tests.conftest import make_article, make_user
@@ -224,12 +224,16 @@ def test_top_sort_orders_ties_by_age(people):
         ("oldest", Sort.OLDEST),
         ("newest", Sort.NEWEST),
         ("top", Sort.TOP),
-        ("TOP", Sort.OLDEST),
-        ("xyz", Sort.OLDEST),
     ],
 )
 def test_sort_parses_query_values(value, expected):
     assert Sort.parse(value) is expected
+
+
+@pytest.mark.parametrize("value", ["TOP", "xyz", "1"])
+def test_an_unknown_sort_is_refused_not_defaulted(value):
+    with pytest.raises(NotAllowed, match="Unknown sort"):
+        Sort.parse(value)
 
 
 def make_threads(article, authors, count):
@@ -275,15 +279,14 @@ def test_paging_follows_the_sort(people):
     assert ids(last.threads) == [made[0][0].id]
 
 
-@pytest.mark.parametrize(("asked", "given"), [(0, 1), (-5, 1), (4, 3), (10**9, 3)])
-def test_page_numbers_out_of_range_are_clamped(people, asked, given):
+@pytest.mark.parametrize("asked", [0, -5, 4, 10**9])
+def test_page_numbers_out_of_range_are_not_found(people, asked):
     article, alice, bob = people
     make_threads(article, [alice, bob], 7)
-    page = threads.load_page(
-        article, None, page=asked, settings=DiscussionSettings(threads_per_page=3)
-    )
-    assert page.page == given
-    assert page.threads
+    with pytest.raises(NotFound):
+        threads.load_page(
+            article, None, page=asked, settings=DiscussionSettings(threads_per_page=3)
+        )
 
 
 def test_empty_discussion_has_one_empty_page(people):
@@ -497,9 +500,12 @@ UNICODE_BODIES = {
 
 @pytest.mark.parametrize("sanitizer", ["bleach", "nh3"])
 @pytest.mark.parametrize("text", list(UNICODE_BODIES.values()), ids=list(UNICODE_BODIES))
-def test_unicode_is_stored_and_rendered_exactly(people, sanitizer, text):
+def test_unicode_is_stored_and_rendered_exactly(people, sanitizer, text, monkeypatch):
     article, alice, _ = people
-    comment = post(alice, article, text, settings=DiscussionSettings(sanitizer=sanitizer))
+    # As the app factory does with FORUM_SANITIZER; monkeypatch restores the previous one.
+    monkeypatch.setattr(sanitize, "_configured_backend", sanitize.configured_backend())
+    sanitize.configure(sanitizer)
+    comment = post(alice, article, text)
     db.session.expire_all()
     assert comment.body_md == text
     assert comment.body_html == f"<p>{text}</p>\n"

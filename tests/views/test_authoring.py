@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Article, Follow, Role, Series, utcnow
-from forum.services import articles, moderation
+from forum.services import article_editor, article_rules, moderation
 from forum.services.errors import Forbidden, ValidationFailed
 from tests.conftest import client_as, csrf_token_from, make_article, make_series, make_user
 
@@ -449,18 +449,20 @@ def test_the_write_link_is_in_the_navigation_for_writers(app, people, who, shown
 
 def test_the_service_refuses_readers_and_other_authors(app, people):
     with pytest.raises(Forbidden):
-        articles.create_article(people["rex"], articles.ArticleDraft(title="T", body="B"))
+        article_editor.create_article(
+            people["rex"], article_rules.ArticleDraft(title="T", body="B")
+        )
     theirs = make_article(people["ben"], slug="theirs")
     with pytest.raises(Forbidden):
-        articles.update_article(
-            people["ann"], theirs, articles.ArticleDraft(title="T", slug="theirs", body="B")
+        article_editor.update_article(
+            people["ann"], theirs, article_rules.ArticleDraft(title="T", slug="theirs", body="B")
         )
 
 
 def test_the_service_names_every_bad_field(app, people):
     with pytest.raises(ValidationFailed) as caught:
-        articles.create_article(
-            people["ann"], articles.ArticleDraft(title="", slug="UPPER", body="", position=3)
+        article_editor.create_article(
+            people["ann"], article_rules.ArticleDraft(title="", slug="UPPER", body="", position=3)
         )
     assert set(caught.value.errors) == {"title", "slug", "body", "position"}
 
@@ -469,7 +471,7 @@ def test_a_unique_constraint_failure_becomes_a_slug_error_not_a_crash(app, peopl
     """When the database's unique constraint catches what the check missed (two authors
     saving the same slug at once), the author gets a form error, not a 500."""
     checks = []
-    original = articles._slug_problem
+    original = article_rules.slug_problem
 
     def racing(slug, article):
         checks.append(slug)
@@ -488,9 +490,9 @@ def test_a_unique_constraint_failure_becomes_a_slug_error_not_a_crash(app, peopl
             return None
         return original(slug, article)
 
-    monkeypatch.setattr(articles, "_slug_problem", racing)
+    monkeypatch.setattr(article_rules, "slug_problem", racing)
     with pytest.raises(ValidationFailed) as caught:
-        articles.create_article(
-            people["ann"], articles.ArticleDraft(title="Mine", slug="raced", body="B")
+        article_editor.create_article(
+            people["ann"], article_rules.ArticleDraft(title="Mine", slug="raced", body="B")
         )
     assert "slug" in caught.value.errors

@@ -530,9 +530,9 @@ def test_old_notifications_are_kept_and_paged(app, people):
         assert bool(doc.xpath('//a[@rel="next"]')) == (page < 3)
         assert bool(doc.xpath('//a[@rel="prev"]')) == (page > 1)
     assert seen == [c.id for c in reversed(replies)]
-    # Bad or out-of-range pages don't fail.
-    for query in ("?page=0", "?page=abc", "?page=99"):
-        assert reader.get(f"/notifications{query}").status_code == 200
+    # Pages that aren't there are 404s, like any other missing page.
+    for query in ("?page=0", "?page=abc", "?page=4", "?page=99999999999"):
+        assert reader.get(f"/notifications{query}").status_code == 404
 
 
 def test_an_empty_inbox_says_what_will_appear(app, people):

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import User
-from forum.services import accounts
-from tests.conftest import PASSWORD, csrf_token_from, make_user
+from forum.models import Comment, User
+from forum.services import accounts, threads
+from tests.conftest import PASSWORD, csrf_token_from, make_article, make_user
 
 NEW_PASSWORD = "a brand new passphrase"
 REGISTRATION = {"username": "newcomer", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
@@ -143,3 +143,24 @@ def test_a_token_from_before_login_is_useless_after_it(csrf_app, client):
     response = client.post("/logout", data={"csrf_token": old_token})
     assert response.status_code == 400
     assert is_logged_in(client)
+
+
+def test_buttons_without_a_token_are_refused_by_the_global_csrf_check(csrf_app, client):
+    """The per-view token forms are gone: CSRFProtect still refuses every tokenless POST."""
+    with csrf_app.app_context():
+        alice = accounts.find_user("alice")
+        comment = threads.post_comment(alice, make_article(slug="an-article"), "Mine.")
+        comment_id = comment.id
+    log_in(client)
+    for path in (
+        f"/comments/{comment_id}/delete",
+        f"/comments/{comment_id}/vote",
+        "/notifications/read-all",
+        "/articles/an-article/follow",
+        "/account/email/confirmation",
+    ):
+        response = client.post(path)
+        assert response.status_code == 400, path
+        assert "CSRF" in response.get_data(as_text=True)
+    with csrf_app.app_context():
+        assert db.session.get(Comment, comment_id).is_visible

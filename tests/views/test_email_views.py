@@ -18,6 +18,7 @@ from tests.mail_support import (
     body_of,
     free_port,
     header_url,
+    html_of,
     link_to,
     mail_config,
     opt_in,
@@ -224,6 +225,7 @@ def test_registering_with_an_address_sends_a_link_that_confirms_it(app, client, 
     assert message["To"] == "newcomer@example.org"
     assert message["List-Unsubscribe"] is None  # not a notification
     path = link_to(message, "/email/confirm/")
+    assert f'href="{BASE_URL}{path}"' in html_of(message)  # the HTML part has the link too
     newcomer = accounts.find_user("newcomer")
     assert not newcomer.email_confirmed
 

@@ -28,6 +28,7 @@ from forum.models import (
     User,
     utcnow,
 )
+from forum.moderation.forms import DURATION_CHOICES
 from forum.services import moderation, threads
 from tests.conftest import base_config, client_as, make_article, make_series, make_user, snapshot
 
@@ -309,6 +310,16 @@ def test_the_queue_groups_reports_by_comment_newest_first_in_pages(configured):
     assert f'id="q{oldest.id}"' in page
     assert f'id="q{double.id}"' not in page
     assert "Page 2 of 2" in page
+    # Like every paged list: a page that isn't there is a 404.
+    for query in ("?page=3", "?page=0", "?page=two", "?page=2147483648"):
+        assert mod.get(f"/moderation{query}").status_code == 404
+
+
+def test_the_log_pages_404_past_the_end_and_an_empty_log_has_page_one(app, w):
+    reader = client_as(app, None)
+    assert "No moderation actions" in html(reader.get("/moderation/log?page=1"))
+    for query in ("?page=2", "?page=x", "?action=hide&page=2"):
+        assert reader.get(f"/moderation/log{query}").status_code == 404
 
 
 def test_hiding_from_the_queue_actions_the_reports(app, w):
@@ -707,6 +718,27 @@ def test_a_suspension_for_some_days_with_a_reason_then_lifted(app, w):
         select(ModerationAction.reason).order_by(ModerationAction.id)
     ).scalars()
     assert list(reasons) == ["for 3 day(s): Flame war.", "Served."]
+
+
+def test_the_profile_renders_the_suspension_and_role_forms_choices(app, w):
+    """The moderator tools show the forms' own choices, not a copy of them in the template."""
+    page = lxml.html.fromstring(html(client_as(app, w.admin).get("/users/rita")))
+    [days] = page.xpath('//select[@id="suspend-days"]')
+    assert [(o.get("value"), o.text) for o in days.xpath("option")] == list(DURATION_CHOICES)
+    assert days.xpath("option[@selected]/@value") == ["7"]
+    [role] = page.xpath('//select[@id="role-select"]')
+    assert role.xpath("option/@value") == [r.value for r in Role]
+    assert role.xpath("option[@selected]/@value") == ["reader"]
+    assert page.xpath('//input[@id="suspend-reason"][@required][@maxlength="500"]')
+    assert page.xpath('//label[@for="suspend-days"]')
+
+
+def test_the_trust_button_shows_where_the_trust_predicate_allows_it(app, w):
+    mod = client_as(app, w.mod)
+    assert 'action="/users/rita/trust"' in html(mod.get("/users/rita"))
+    assert location(mod.post("/users/rita/trust")) == "/users/rita"
+    assert 'action="/users/rita/trust"' not in html(mod.get("/users/rita"))
+    assert 'action="/users/mod2/trust"' not in html(mod.get("/users/mod2"))  # staff
 
 
 def test_an_indefinite_suspension(app, w):

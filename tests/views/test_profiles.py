@@ -136,9 +136,15 @@ def test_comments_are_paged_newest_first(app_factory):
         assert doc.xpath('//a[@rel="next"][@href="/users/alice?page=3"]')
         assert doc.xpath('//a[@rel="prev"][@href="/users/alice?page=1"]')
         assert "Page 2 of 3" in doc.text_content()
-        # Out-of-range and nonsense pages fall back to a real page rather than failing.
-        assert listed(profile_doc(app, "alice", page=99)) == newest_first[6:7]
-        assert listed(profile_doc(app, "alice", page="x")) == newest_first[0:3]
+        # A page past the last, or a page number that isn't one, is not there: 404.
+        client = client_as(app, None)
+        for page in ("4", "99", "0", "x", "2147483648"):
+            assert client.get(f"/users/alice?page={page}").status_code == 404
+
+
+def test_an_empty_profile_has_its_first_page_only(app, cast):
+    assert "No comments yet." in profile_doc(app, "bob", page=1).text_content()
+    assert client_as(app, None).get("/users/bob?page=2").status_code == 404
 
 
 def test_someone_without_comments_has_an_empty_list(app, cast):

@@ -248,3 +248,17 @@ def test_pages_load_no_inline_script_or_style(client, series_of_three):
         assert "<style" not in body, path
         assert not re.search(r"\sstyle=", body), path
         assert not re.search(r"\son[a-z]+=", body), path
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/comments/2147483648",
+        "/comments/99999999999999999999",
+        "/comments/0",
+        "/comments/2147483648/history",
+        "/comments/2147483647",  # the largest id the database holds: none has it
+    ],
+)
+def test_ids_the_database_cannot_hold_are_404_before_any_query(client, path):
+    assert client.get(path).status_code == 404

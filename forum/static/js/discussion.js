@@ -318,7 +318,7 @@
     });
     var box = el("div", { class: "preview live-preview", hidden: "" });
     box.appendChild(el("p", { class: "preview-label" }, "Preview"));
-    var body = el("div", { class: "prose comment-body", "hx-disable": "" });
+    var body = el("div", { class: "prose comment-body" });
     box.appendChild(body);
     var actions = form.querySelector(".form-actions");
     form.insertBefore(box, actions);
