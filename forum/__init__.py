@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import cli, errors, security, templating
+from forum import cli, errors, page_cache, security, templating
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
@@ -19,7 +19,7 @@ from forum.feeds.views import bp as feeds_bp
 from forum.mailing.views import bp as mailing_bp
 from forum.moderation.views import bp as moderation_bp
 from forum.paging import DatabaseIntConverter
-from forum.services import sanitize
+from forum.services import discussion_state, sanitize
 from forum.site.views import bp as site_bp
 from forum.sqlite import configure_sqlite_engine, mark_request_intent
 from forum.your_data.views import bp as your_data_bp
@@ -125,3 +125,5 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     passwords.init_app(app)
+    discussion_state.install()
+    page_cache.init_app(app, [PROJECT_ROOT / "templates", PROJECT_ROOT / "forum" / "static"])

@@ -11,7 +11,15 @@ from flask.cli import AppGroup
 from forum.extensions import db
 from forum.mailing.links import EmailLinks
 from forum.models import Role
-from forum.services import accounts, article_import, mail, moderation, rendering, sanitize
+from forum.services import (
+    accounts,
+    article_import,
+    mail,
+    moderation,
+    notifications,
+    rendering,
+    sanitize,
+)
 from forum.services.errors import DomainError, ValidationFailed
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
@@ -150,6 +158,11 @@ def send_notifications(limit: int):
     24 hours old), then send every queued email that is due, retrying failed ones.
 
     Run it every minute (cron or a systemd timer); overlapping runs skip themselves."""
+    # In-app notifications first, email or not: comments whose fan-out after posting never
+    # ran (a worker stopped in between).
+    caught_up = notifications.catch_up()
+    if caught_up:
+        click.echo(f"Made {caught_up} notification(s) that posting had left to do.")
     try:
         settings = mail.MailSettings.from_config(current_app.config)
         links = EmailLinks.for_app(current_app)

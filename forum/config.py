@@ -10,6 +10,10 @@ class DefaultConfig:
     # None means "an SQLite file in the instance folder", resolved by the factory.
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
+    # Rendered discussion pages: in Redis when REDIS_URL is set (shared by every worker and
+    # machine), else in each process, up to this many megabytes.
+    PAGE_CACHE_MAX_MB = 64
+    PAGE_CACHE_SECONDS = 6 * 3600
 
     # How many reverse proxies sit in front (nginx = 1): their X-Forwarded-For/-Proto are
     # trusted for the client address (rate limits) and HTTPS (secure cookies, HSTS).
@@ -43,6 +47,11 @@ class DefaultConfig:
     EDIT_WINDOW_MINUTES = 60
     THREADS_PER_PAGE = 50
     MAX_DISPLAY_DEPTH = 6
+    # Tell repliers, the mentioned and followers about a new comment in a thread after the
+    # response (false: before it, in the posting request).
+    NOTIFY_IN_BACKGROUND = True
+    # A long thread shows its first replies, then "Show N more replies".
+    REPLIES_PER_THREAD = 100
 
     # Moderation, spam and rate limits
     PREMODERATE_FIRST_COMMENTS = 0

@@ -1,8 +1,10 @@
 """Jinja filters and globals used across templates."""
 
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from flask import Flask
+from flask import Flask, g
+from flask_wtf.csrf import generate_csrf
 
 from forum.models import utcnow
 from forum.moderation.forms import REASON_CHOICES
@@ -40,6 +42,33 @@ def iso_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def short_time(moment: datetime) -> str:
+    """'27 Nov 2026, 14:03': a fixed text (a cached page can't say "3 hours ago"; the
+    script turns it into one in the reader's browser)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%b %Y, %H:%M}"
+
+
+def tree_steps(roots: Iterable) -> Iterator[tuple[str, object]]:
+    """("open", node) and ("close", node) for every node under ``roots`` in document order,
+    from an explicit stack: templates render trees of any depth without recursion."""
+    stack: list[tuple[str, object]] = [("open", node) for node in reversed(list(roots))]
+    while stack:
+        step, node = stack.pop()
+        yield step, node
+        if step == "open":
+            stack.append(("close", node))
+            stack.extend(("open", child) for child in reversed(node.children))
+
+
+def form_token() -> str:
+    """The CSRF token for a form, or a placeholder while a page is rendered for a cache
+    (each reader's own token replaces it when the cached page is served)."""
+    return g.get("form_token_placeholder") or generate_csrf()
+
+
 def long_date(moment: datetime) -> str:
     """'27 November 2026'."""
     return f"{moment.day} {moment:%B %Y}"
@@ -52,5 +81,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(relative_time, "reltime")
     app.add_template_filter(iso_time, "isotime")
     app.add_template_filter(long_date, "longdate")
+    app.add_template_filter(short_time, "shorttime")
+    app.add_template_global(tree_steps, "tree_steps")
+    app.add_template_global(form_token, "form_token")
     app.add_template_global(permissions, "can")
     app.add_template_global(REASON_CHOICES, "reason_choices")

@@ -65,6 +65,9 @@ def base_config(tmp_path) -> dict:
         "RATELIMIT_ENABLED": False,
         "SPAM_CHECKS_ENABLED": False,
         "WTF_CSRF_ENABLED": False,
+        # Tell people about new comments inside the posting request, so a test sees them
+        # at once (tests/views/test_background.py proves the after-the-response path).
+        "NOTIFY_IN_BACKGROUND": False,
     }
 
 

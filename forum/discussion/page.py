@@ -1,11 +1,14 @@
 """Rendering the article page with its discussion, shared by the article view and by the
 posting views when they must show a form again with its errors."""
 
-from flask import current_app, render_template, request
+from flask import Response, current_app, make_response, render_template, request
+from flask_wtf.csrf import generate_csrf
 
 from forum.auth.current import current_actor
+from forum.discussion import cached
 from forum.discussion.forms import CommentForm
 from forum.models import Article, Comment, utcnow
+from forum.page_cache import page_cache
 from forum.paging import page_arg
 from forum.services import articles, community, spam, threads
 
@@ -30,23 +33,34 @@ def render_article(
 ):
     """The article page; ``form`` carries a draft and its errors back to the reader.
 
-    An unknown ``sort`` is the service's 400; a page that isn't there is a 404."""
+    The threads come from the shared rendering for this kind of viewer when there is one
+    (``forum.discussion.cached``), with the reader's own marks put in place. An unknown
+    ``sort`` is the service's 400; a page that isn't there is a 404."""
     sort = threads.Sort.parse(request.args.get("sort"))
+    page_number = page_arg()
     reader = current_actor()
-    discussion = threads.load_page(article, reader, sort=sort, page=page_arg(), settings=settings())
+    config = settings()
+    kind = cached.viewer_kind(reader, article)
+    marks = cached.ReaderMarks.of(reader, article)
+    if kind == "reader" and marks.unshared:
+        kind = None
+    if kind in (None, "anonymous"):
+        _, html = cached.render_threads_block(
+            article, reader, sort, page_number, config, marks=marks
+        )
+    else:
+        html = cached.shared_threads_block(article, kind, reader, sort, page_number, config)
+        html = cached.personalize(html, reader, article, marks, config, generate_csrf())
     return (
         render_template(
             "discussion/article.html",
             article=article,
             position=articles.series_position(article),
-            discussion=discussion,
-            sorts=list(threads.Sort),  # the sort links, from the one list the service accepts
-            form=form or new_comment_form(),
+            threads_html=cached.threads_markup(html),
+            form=form or (new_comment_form() if reader is not None else None),
             preview_html=preview_html,
-            settings=settings(),
-            voted=community.voted_ids(reader, discussion.comment_ids),
+            settings=config,
             following=community.is_following(reader, article),
-            can_pin=community.can_pin(reader, article),
             # The server's clock, so the script's "new since your last visit" needs no
             # trust in the reader's clock.
             rendered_at=utcnow(),
@@ -55,17 +69,32 @@ def render_article(
     )
 
 
-def comment_node(comment: Comment, reader) -> threads.Node:
-    """``comment`` alone (no replies) as it appears to ``reader`` at its place in the tree.
+def serve_article(article: Article) -> Response:
+    """``GET /articles/<slug>``: anonymous readers get the cached page, revalidated by its
+    ``ETag``; everyone else gets ``render_article``."""
+    if current_actor() is not None or not cached.anonymous_cacheable():
+        body, status = render_article(article)
+        response = make_response(body, status)
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
+    sort = threads.Sort.parse(request.args.get("sort"))
+    page_number = page_arg()
+    etag = cached.anonymous_etag(article, sort, page_number)
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, no-cache", "Vary": "Cookie"}
+    if request.if_none_match.contains(etag):
+        return Response(status=304, headers=headers)
+    cache = page_cache()
+    key = cached.cache_key(article, "anonymous-page", sort, page_number)
+    body = cache.get(key)
+    if body is None:
+        body = render_article(article)[0].encode()
+        cache.set(key, body)
+    return Response(body, mimetype="text/html", headers=headers)
 
-    The display level and the "replying to" name follow the same cap as a whole page."""
-    cap = max(settings().max_display_depth, 1)
-    level = min(comment.depth + 1, cap)
-    replying_to = None
-    if comment.depth + 1 > cap and comment.parent_id is not None:
-        replying_to = threads.get_comment(comment.parent_id).author
-    shown = threads.shown_as(comment, reader) or threads.Shown.DELETED_PLACEHOLDER
-    return threads.Node(comment=comment, shown=shown, level=level, replying_to=replying_to)
+
+def comment_node(comment: Comment, reader) -> threads.Node:
+    """``comment`` alone (no replies) as it appears to ``reader`` at its place in the tree."""
+    return cached.comment_node(comment, reader, settings())
 
 
 def render_comment_fragment(comment: Comment) -> str:
@@ -73,9 +102,10 @@ def render_comment_fragment(comment: Comment) -> str:
     reader = current_actor()
     return render_template(
         "discussion/_fragment.html",
-        node=comment_node(comment, reader),
+        nodes=[comment_node(comment, reader)],
         article=comment.article,
+        viewer=reader,
         settings=settings(),
-        voted=community.voted_ids(reader, [comment.id]),
+        voted=cached.ReaderMarks.of(reader, comment.article).voted,
         can_pin=community.can_pin(reader, comment.article),
     )

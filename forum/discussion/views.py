@@ -18,9 +18,11 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from forum import background
 from forum.auth.current import current_actor
 from forum.discussion.forms import CommentForm, EditForm, PreviewForm
 from forum.discussion.page import (
+    comment_node,
     new_comment_form,
     render_article,
     render_comment_fragment,
@@ -31,7 +33,16 @@ from forum.extensions import limiter
 from forum.forms_support import apply_refusal
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
-from forum.services import articles, moderation, permissions, spam, threads
+from forum.services import (
+    articles,
+    community,
+    discussion_state,
+    moderation,
+    notifications,
+    permissions,
+    spam,
+    threads,
+)
 from forum.services.errors import DomainError, NotAllowed
 from forum.services.sanitize import render_markdown
 from forum.services.text import strip_control_characters
@@ -193,13 +204,19 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
         return again(200, render_markdown(form.body.data or ""))
     try:
         _spam_check(form)
+        later = current_app.config["NOTIFY_IN_BACKGROUND"]
         comment = threads.post_comment(
             user,
             article,
             form.body.data or "",
             parent_id=parent.id if parent else None,
             settings=settings(),
+            notify=not later,
         )
+        if later and comment.is_visible:
+            # Replies, mentions and followers are told after the response: a discussion
+            # with thousands of followers mustn't slow the one who posts.
+            background.after_response(notifications.fan_out, comment.id)
     except NotAllowed as exc:
         apply_refusal(form, exc, default_field="body")
         return again(400)
@@ -300,6 +317,72 @@ def history(comment_id: int):
     return render_template(
         "discussion/history.html", comment=comment, revisions=threads.revisions_of(comment)
     )
+
+
+@bp.get("/articles/<slug>/discussion/version")
+def discussion_version(slug: str):
+    """What the page's script polls while a discussion is open: the discussion's version and
+    comment count, revalidated with an ``ETag`` (an unchanged discussion answers 304 with no
+    body, after one small query)."""
+    state = discussion_state.version_of(slug)
+    if state is None:
+        abort(404, "No article has that address.")
+    etag = f"v{state.version}"
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache", "Vary": "Cookie"}
+    if request.if_none_match.contains(etag):
+        return "", 304, headers
+    return jsonify(version=state.version, comments=state.comment_count), 200, headers
+
+
+@bp.get("/comments/<int:comment_id>/report")
+@login_required
+def report(comment_id: int):
+    """The report form for one comment (the discussion page links here instead of carrying a
+    form under every comment)."""
+    comment = load_comment(comment_id)
+    if not permissions.can_report(current_actor(), comment):
+        abort(403, "You can report other people's visible comments.")
+    return render_template("discussion/report.html", comment=comment, form=ReportForm())
+
+
+@bp.get("/comments/<int:comment_id>/replies")
+def more_replies(comment_id: int):
+    """The next replies of a long thread, oldest first, after the one given by ``after``: a
+    page without JavaScript, a fragment for the script (``Accept: application/json``)."""
+    root = load_comment(comment_id)
+    if root.parent_id is not None:
+        abort(404, "Only a thread's first comment has a list of replies.")
+    after_id = request.args.get("after", type=int)
+    after = load_comment(after_id) if after_id else root
+    if after.thread_root_id != root.id:
+        abort(404, "That reply isn't in this thread.")
+    reader = current_actor()
+    limit = settings().replies_per_thread
+    later = threads.later_replies(root, after, limit)
+    nodes = [
+        comment_node(comment, reader)
+        for comment in later
+        if threads.shown_as(comment, reader) is not None
+    ]
+    next_after = later[-1].id if len(later) == limit else None
+    context = {
+        "root": root,
+        "article": root.article,
+        "nodes": nodes,
+        "viewer": reader,
+        "voted": community.voted_in(reader, root.article),
+        "can_pin": community.can_pin(reader, root.article),
+        "settings": settings(),
+    }
+    if wants_json():
+        next_url = (
+            url_for("discussion.more_replies", comment_id=root.id, after=next_after)
+            if next_after
+            else None
+        )
+        html = render_template("discussion/_fragment.html", **context)
+        return jsonify(html=html, next=next_url)
+    return render_template("discussion/more_replies.html", next_after=next_after, **context)
 
 
 @bp.post("/comments/<int:comment_id>/flag")

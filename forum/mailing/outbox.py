@@ -4,18 +4,14 @@ A page only adds OutgoingEmail rows. ``deliver_soon`` then tries to send those r
 thread once the view has finished, so a confirmation or reset link usually arrives within
 seconds; whatever that thread can't send stays queued for ``flask notifications send``."""
 
-import logging
-import threading
+from flask import current_app
 
-from flask import Flask, after_this_request, current_app
-
+from forum import background
 from forum.mailing.links import EmailLinks
 from forum.models import OutgoingEmail, User
 from forum.services import mail, mail_accounts
 from forum.services.errors import DomainError
 from forum.services.tokens import TokenSettings
-
-logger = logging.getLogger("forum.mail")
 
 
 def enabled() -> bool:
@@ -38,24 +34,11 @@ def deliver_soon(emails: list[OutgoingEmail]) -> None:
     ids = [email.id for email in emails if email is not None]
     if not ids or not current_app.config["MAIL_SEND_IN_BACKGROUND"]:
         return
-    app = current_app._get_current_object()
-
-    @after_this_request
-    def _start(response):
-        thread = threading.Thread(target=_deliver, args=(app, ids), name="forum-mail", daemon=True)
-        started = app.extensions.setdefault("forum_mail_threads", [])
-        started[:] = [t for t in started if t.is_alive()]
-        started.append(thread)  # kept so tests (and shutdown code) can join them
-        thread.start()
-        return response
+    background.after_response(_deliver, ids)
 
 
-def _deliver(app: Flask, ids: list[int]) -> None:
-    try:
-        with app.app_context():
-            mail.send_outgoing(mail.MailSettings.from_config(app.config), ids=ids)
-    except Exception:
-        logger.exception("Sending emails %s after a request failed; the CLI will retry.", ids)
+def _deliver(ids: list[int]) -> None:
+    mail.send_outgoing(mail.MailSettings.from_config(current_app.config), ids=ids)
 
 
 def ask_to_confirm(user: User) -> bool:

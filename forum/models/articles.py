@@ -1,5 +1,6 @@
 """Series and the articles in them."""
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
@@ -8,6 +9,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from forum.extensions import db
 from forum.models.common import UTCDateTime, utcnow
 from forum.models.users import User
+
+
+def _first_version() -> int:
+    """A random starting version, so a database rebuilt from scratch (or restored) never
+    reuses the keys of pages still cached from the old one."""
+    return secrets.randbelow(2**30) + 1
 
 
 class Series(db.Model):
@@ -41,6 +48,12 @@ class Article(db.Model):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     discussion_locked: Mapped[bool] = mapped_column(default=False)
     lock_reason: Mapped[str | None] = mapped_column(String(500))
+    # Kept by forum.services.discussion_state, never by hand. The version changes on every
+    # event that can change what anyone sees in the discussion: it keys the page cache and
+    # the ETag. The counts spare every page a COUNT(*) over the discussion.
+    discussion_version: Mapped[int] = mapped_column(default=_first_version, server_default="1")
+    comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    thread_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
     author: Mapped[User] = relationship()
     series: Mapped[Series | None] = relationship(back_populates="articles")

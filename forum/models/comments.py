@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, Text, false
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,6 +34,18 @@ class Comment(db.Model):
         # descendant of a set of top-level comments.
         Index("ix_comments_article_parent_created", "article_id", "parent_id", "created_at"),
         Index("ix_comments_root_id", "root_id"),
+        # Paging top-level threads in each sort straight off an index (no sort of the whole
+        # discussion), and a thread's first replies in the order they were written.
+        Index(
+            "ix_comments_article_parent_created_id", "article_id", "parent_id", "created_at", "id"
+        ),
+        Index("ix_comments_article_parent_top_id", "article_id", "parent_id", "top_key", "id"),
+        Index("ix_comments_root_created_id", "root_id", "created_at", "id"),
+        # The few threads readers don't see (for moderators' and authors' extra rows), and
+        # the pinned thread, without scanning every thread.
+        Index("ix_comments_article_parent_listed", "article_id", "parent_id", "listed"),
+        Index("ix_comments_article_pinned", "article_id", "pinned_at"),
+        Index("ix_comments_notified_at", "notified_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +72,16 @@ class Comment(db.Model):
     # Pinned to the top of the discussion by the article's author or a moderator.
     pinned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     pinned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Stored on top-level comments only, kept by forum.services.discussion_state:
+    # whether readers see the thread at all (its root stands, or a reply under it does), how
+    # many of its comments readers see, and its key in the "top" sort (ascending: the
+    # negated score, so that ties go to the older thread straight off the index).
+    # When the people concerned were told about it (None: not yet; posting leaves that to
+    # a background thread after the response, and `notifications send` catches up).
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    listed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    visible_in_thread: Mapped[int] = mapped_column(default=0, server_default="0")
+    top_key: Mapped[float] = mapped_column(default=0.0, server_default="0")
 
     article: Mapped[Article] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])

@@ -1,11 +1,12 @@
 """Helpful votes, pinned comments and following discussions."""
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
 from forum.models import Article, Comment, Follow, User, Vote, utcnow
-from forum.services import permissions
+from forum.services import discussion_state, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 
 # --- votes ----------------------------------------------------------------------------------
@@ -29,6 +30,8 @@ def vote(user: User, comment: Comment) -> Comment:
             .where(Comment.id == comment.id)
             .values(helpful_count=Comment.helpful_count + 1)
         )
+        db.session.refresh(comment, ["helpful_count"])
+        discussion_state.thread_voted(comment)
         db.session.commit()
     except IntegrityError:
         # The same reader's other request (a double click) voted after our check.
@@ -52,6 +55,8 @@ def unvote(user: User, comment: Comment) -> Comment:
         .where(Comment.id == comment.id)
         .values(helpful_count=Comment.helpful_count - 1)
     )
+    db.session.refresh(comment, ["helpful_count"])
+    discussion_state.thread_voted(comment)
     db.session.commit()
     db.session.refresh(comment)
     return comment
@@ -167,3 +172,34 @@ def unfollow(user: User, article: Article) -> None:
         raise Conflict("You don't follow this discussion.")
     db.session.delete(existing)
     db.session.commit()
+
+
+# --- one reader's marks on a discussion page ------------------------------------------------
+
+
+def own_and_voted_comments(user: User, article: Article) -> list[tuple[Comment, bool]]:
+    """The comments under ``article`` that ``user`` wrote or voted for, each with whether they
+    voted for it (one query): what makes their page differ from everyone else's."""
+    rows = db.session.execute(
+        select(Comment, Vote.id.is_not(None))
+        .outerjoin(Vote, and_(Vote.comment_id == Comment.id, Vote.user_id == user.id))
+        .options(joinedload(Comment.author))
+        .where(
+            Comment.article_id == article.id,
+            or_(Comment.author_id == user.id, Vote.id.is_not(None)),
+        )
+    ).all()
+    return [(comment, bool(voted)) for comment, voted in rows]
+
+
+def voted_in(user: User | None, article: Article) -> set[int]:
+    """Ids of the comments under ``article`` that ``user`` marked helpful (one query)."""
+    if user is None:
+        return set()
+    return set(
+        db.session.execute(
+            select(Vote.comment_id)
+            .join(Comment, Comment.id == Vote.comment_id)
+            .where(Vote.user_id == user.id, Comment.article_id == article.id)
+        ).scalars()
+    )

@@ -1,6 +1,8 @@
 """Notifications: who hears about what, created once, never for one's own actions, and
 never about a comment readers can't see (pending or hidden comments notify when approved)."""
 
+from datetime import timedelta
+
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -13,6 +15,7 @@ from forum.models import (
     User,
     utcnow,
 )
+from forum.services import mentions
 from forum.services.errors import NotFound
 from forum.services.pages import Page, paginate
 
@@ -88,7 +91,49 @@ def notify_new_comment(
     ).scalars()
     for user in followers:
         notify(user, NotificationKind.FOLLOWED)
+    comment.notified_at = utcnow()
     return made
+
+
+def fan_out(comment_id: int) -> int:
+    """Tell the people concerned about a posted comment, once: whoever claims the comment
+    first (the thread started after posting, or ``catch_up``) does it. Commits; returns how
+    many notifications were made."""
+    claimed = db.session.execute(
+        update(Comment)
+        .where(
+            Comment.id == comment_id,
+            Comment.notified_at.is_(None),
+            Comment.is_visible,
+        )
+        .values(notified_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        db.session.rollback()
+        return 0
+    comment = db.session.get(Comment, comment_id)
+    db.session.refresh(comment)
+    mentioned = mentions.resolve(mentions.mentioned_names(comment.body_md))
+    made = notify_new_comment(comment, mentioned)
+    db.session.commit()
+    return len(made)
+
+
+def catch_up(older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+    """Fan out comments whose notifications never went out (a worker stopped between the
+    response and its background work). Run by ``flask notifications send``."""
+    ids = db.session.execute(
+        select(Comment.id)
+        .where(
+            Comment.notified_at.is_(None),
+            Comment.is_visible,
+            Comment.created_at < utcnow() - older_than,
+        )
+        .order_by(Comment.id)
+        .limit(limit)
+    ).scalars()
+    return sum(fan_out(comment_id) for comment_id in list(ids))
 
 
 def notify_moderated(

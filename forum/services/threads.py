@@ -6,19 +6,24 @@ threads (found through ``root_id``), one for the visible count. The tree is then
 Python in linear time, for this viewer: readers get placeholders where moderators get text."""
 
 import enum
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy import and_, func, or_, select, tuple_, union_all
+from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
 from forum.models import Article, Comment, CommentRevision, CommentStatus, User, utcnow
-from forum.services import community, mentions, moderation, notifications, permissions
+from forum.services import (
+    community,
+    mentions,
+    moderation,
+    notifications,
+    permissions,
+)
 from forum.services.errors import Forbidden, NotAllowed, NotFound
-from forum.services.pages import Page, slice_page
+from forum.services.pages import Page, check_page
 from forum.services.text import is_blank, strip_control_characters
 
 
@@ -48,6 +53,7 @@ class DiscussionSettings:
     edit_window_minutes: int = 60
     threads_per_page: int = 50
     max_display_depth: int = 6
+    replies_per_thread: int = 100
     premoderate_first: int = 0
     trusted_after: int = 3
     spam_checks: bool = True
@@ -61,6 +67,7 @@ class DiscussionSettings:
             edit_window_minutes=config["EDIT_WINDOW_MINUTES"],
             threads_per_page=config["THREADS_PER_PAGE"],
             max_display_depth=config["MAX_DISPLAY_DEPTH"],
+            replies_per_thread=config["REPLIES_PER_THREAD"],
             premoderate_first=config["PREMODERATE_FIRST_COMMENTS"],
             trusted_after=config["TRUSTED_AFTER_APPROVED_COMMENTS"],
             spam_checks=config["SPAM_CHECKS_ENABLED"],
@@ -134,11 +141,13 @@ def post_comment(
     *,
     parent_id: int | str | None = None,
     settings: DiscussionSettings = DiscussionSettings(),
+    notify: bool = True,
 ) -> Comment:
     """Post a top-level comment or a reply; the Markdown is rendered and sanitized once, here.
 
     New accounts' comments may wait for review (pre-moderation) and carry only a few links,
-    until enough of their comments have been approved."""
+    until enough of their comments have been approved. ``notify=False`` leaves telling the
+    people concerned to ``notifications.fan_out`` (the web posts it after the response)."""
     check_can_post(author, article)
     body = clean_body(body, settings)
     parent = find_parent(article, parent_id)
@@ -169,7 +178,8 @@ def post_comment(
     db.session.flush()
     if parent is not None:
         community.add_follow(author, article)  # replying follows the discussion
-    notifications.notify_new_comment(comment, rendered.mentioned)
+    if notify:
+        notifications.notify_new_comment(comment, rendered.mentioned)
     db.session.commit()
     return comment
 
@@ -206,6 +216,17 @@ def check_can_edit(
             f"Comments can be edited for {settings.edit_window_minutes} minutes after posting; "
             "this one can no longer be changed."
         )
+
+
+def authors_of(comment_ids: Iterable[int]) -> dict[int, User]:
+    """The author of each of ``comment_ids`` (one query; none when there are no ids)."""
+    ids = set(comment_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Comment.id, User).join(User, User.id == Comment.author_id).where(Comment.id.in_(ids))
+    ).all()
+    return {comment_id: user for comment_id, user in rows}
 
 
 def edit_comment(
@@ -312,10 +333,20 @@ class Node:
     replying_to: User | None = None  # set when the reply is shown flattened at the cap
     # What the viewer sees of this comment by itself, before its replies are considered.
     own: Shown | None = None
+    # On a thread's root, when the page shows only its first replies: how many more
+    # readers can see, and the last one shown (where "Show more" carries on).
+    more_replies: int = 0
+    last_shown_id: int | None = None
 
     @property
     def reply_count(self) -> int:
-        return sum(1 + child.reply_count for child in self.children)
+        """Every reply below this node (counted without recursion: chains can be deep)."""
+        total, stack = 0, list(self.children)
+        while stack:
+            node = stack.pop()
+            total += 1
+            stack.extend(node.children)
+        return total
 
 
 @dataclass
@@ -342,80 +373,108 @@ class DiscussionPage:
         return self.paging.total
 
 
-def thread_score(helpful: int, created_at: datetime, now: datetime) -> float:
-    """Ranking for ``?sort=top``: helpful votes decayed by age (as Hacker News ranks).
-
-    An old comment doesn't stay on top just because it had longer to collect votes: every
-    vote counts less as the comment ages."""
-    age_hours = max((now - created_at).total_seconds() / 3600, 0)
-    return helpful / math.pow(age_hours + 2, 1.5)
-
-
-def ordered_thread_ids(article: Article, viewer: User | None, sort: Sort) -> list[int]:
-    """Ids of the top-level comments this viewer sees in the discussion, in display order."""
-    return _ordered_threads(article, viewer, sort)[0]
+def _viewer_extra(viewer: User | None):
+    """Top-level comments this viewer sees although readers don't (``listed`` is false):
+    a moderator's view of pending and rejected ones, an author's own. None: nothing extra."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return None
+    if permissions.is_moderator(viewer):
+        return Comment.status.in_((CommentStatus.PENDING, CommentStatus.REJECTED))
+    return and_(Comment.author_id == viewer.id, Comment.status != CommentStatus.DELETED)
 
 
-def _ordered_threads(article: Article, viewer: User | None, sort: Sort) -> tuple[list[int], int]:
-    """The ordered thread ids and the article's visible comment count.
+def _roots_for(article: Article, viewer: User | None):
+    """The where-clause of the top-level comments ``viewer`` sees listed under ``article``."""
+    extra = _viewer_extra(viewer)
+    listed = Comment.listed.is_(True) if extra is None else or_(Comment.listed.is_(True), extra)
+    return and_(Comment.article_id == article.id, Comment.parent_id.is_(None), listed)
 
-    One query: only ids and sort keys (plus the count as a scalar subquery), so it stays
-    cheap for thousands of threads."""
-    reply = aliased(Comment)
-    counted = aliased(Comment)
-    total_visible = (
-        select(func.count(counted.id))
-        .where(counted.article_id == article.id, counted.is_visible)
-        .scalar_subquery()
-    )
-    has_visible_reply = exists().where(and_(reply.root_id == Comment.id, reply.is_visible))
-    rows = db.session.execute(
-        select(
-            Comment.id,
-            Comment.status,
-            Comment.author_id,
-            Comment.created_at,
-            Comment.helpful_count,
-            Comment.pinned_at,
-            has_visible_reply.label("has_visible_reply"),
-            total_visible.label("total_visible"),
-        ).where(Comment.article_id == article.id, Comment.parent_id.is_(None))
-    ).all()
-    viewer_id = getattr(viewer, "id", None) if viewer is not None else None
-    is_mod = permissions.is_moderator(viewer)
-    kept = [row for row in rows if _root_is_listed(row, viewer_id, is_mod)]
-    if sort is Sort.TOP:
-        now = utcnow()
-        kept.sort(
-            key=lambda r: (-thread_score(r.helpful_count, r.created_at, now), r.created_at, r.id)
+
+_ORDER = {
+    Sort.OLDEST: lambda: (Comment.created_at, Comment.id),
+    Sort.NEWEST: lambda: (Comment.created_at.desc(), Comment.id.desc()),
+    Sort.TOP: lambda: (Comment.top_key, Comment.id),
+}
+
+
+def _thread_total(article: Article, viewer: User | None, known_extra: int | None = None) -> int:
+    """How many threads ``viewer`` sees: the stored count, plus (for moderators and authors of
+    pending comments) the few unlisted ones, found through the index on ``listed`` unless
+    the caller already knows how many (``known_extra``)."""
+    extra = _viewer_extra(viewer)
+    if extra is None:
+        return article.thread_count
+    if known_extra is not None and not permissions.is_moderator(viewer):
+        return article.thread_count + known_extra
+    unlisted = db.session.execute(
+        select(func.count(Comment.id)).where(
+            Comment.article_id == article.id,
+            Comment.parent_id.is_(None),
+            Comment.listed.is_(False),
+            extra,
         )
-    elif sort is Sort.NEWEST:
-        kept.sort(key=lambda r: (r.created_at, r.id), reverse=True)
-    else:
-        kept.sort(key=lambda r: (r.created_at, r.id))
-    # A pinned thread leads the first page, whatever the sort.
-    kept.sort(key=lambda r: r.pinned_at is None)
-    # Replies need a top-level comment, so no rows means no visible comments at all.
-    return [row.id for row in kept], (rows[0].total_visible if rows else 0)
+    ).scalar_one()
+    return article.thread_count + unlisted
 
 
-def _root_is_listed(row, viewer_id: int | None, is_mod: bool) -> bool:
-    status = row.status
-    if status in (CommentStatus.VISIBLE, CommentStatus.HIDDEN):
-        return True
-    is_author = viewer_id is not None and row.author_id == viewer_id
-    if (is_mod or is_author) and status is not CommentStatus.DELETED:
-        return True
-    # Deleted (or unseen pending/rejected) threads stay while a reply still stands.
-    return bool(row.has_visible_reply)
+def _page_thread_ids(
+    article: Article, viewer: User | None, sort: Sort, page: int, per_page: int
+) -> list[int]:
+    """The page's top-level comment ids in display order, read off an index with a limit.
+
+    A pinned thread leads the first page whatever the sort (an article has at most one), so
+    it is fetched with the page and the other threads are offset past it."""
+    where = _roots_for(article, viewer)
+    pinned = (
+        select(Comment.id).where(where, Comment.pinned_at.is_not(None)).limit(1).scalar_subquery()
+    )
+    start = (page - 1) * per_page
+    # Not knowing yet whether a thread is pinned, fetch one thread more than a page, from
+    # one place earlier: enough for either case, in one query.
+    rows = db.session.execute(
+        select(Comment.id, pinned.label("pinned_id"))
+        .where(where, Comment.pinned_at.is_(None))
+        .order_by(*_ORDER[sort]())
+        .limit(per_page + 1)
+        .offset(max(start - 1, 0))
+    ).all()
+    ids = [row.id for row in rows]
+    pinned_id = rows[0].pinned_id if rows else _pinned_only(where)
+    if pinned_id is None:
+        return ids[1 : per_page + 1] if start else ids[:per_page]
+    if page == 1:
+        return [pinned_id, *ids[: per_page - 1]]
+    return ids[:per_page]
+
+
+def _pinned_only(where) -> int | None:
+    return db.session.execute(
+        select(Comment.id).where(where, Comment.pinned_at.is_not(None)).limit(1)
+    ).scalar_one_or_none()
 
 
 def visible_count(article_ids: Iterable[int] | int) -> int:
-    """How many comments readers can see under an article."""
+    """How many comments readers can see under an article (the stored counts)."""
     ids = [article_ids] if isinstance(article_ids, int) else list(article_ids)
     return db.session.execute(
-        select(func.count(Comment.id)).where(Comment.article_id.in_(ids), Comment.is_visible)
+        select(func.coalesce(func.sum(Article.comment_count), 0)).where(Article.id.in_(ids))
     ).scalar_one()
+
+
+def _first_replies(root_ids: list[int], limit: int):
+    """Ids of each thread's first ``limit`` replies in the order they were written.
+
+    Replies are always newer than what they answer, so this prefix of a thread holds every
+    ancestor of every comment in it: the tree it makes has no gaps."""
+    parts = [
+        select(Comment.id)
+        .where(Comment.root_id == root_id)
+        .order_by(Comment.created_at, Comment.id)
+        .limit(limit)
+        .subquery()
+        for root_id in root_ids
+    ]
+    return union_all(*[select(part.c.id) for part in parts])
 
 
 def load_page(
@@ -425,35 +484,85 @@ def load_page(
     sort: Sort = Sort.OLDEST,
     page: int = 1,
     settings: DiscussionSettings = DiscussionSettings(),
+    extra_threads: int | None = None,
 ) -> DiscussionPage:
-    """One page of threads, whole, as a tree shaped for ``viewer``; NotFound past the end."""
-    thread_ids, visible = _ordered_threads(article, viewer, sort)
-    paging = slice_page(thread_ids, page, settings.threads_per_page)
-    page_ids = paging.items
+    """One page of threads as a tree shaped for ``viewer``, in a fixed number of queries
+    whatever the size of the discussion: the page's thread ids off an index, then those
+    threads' comments (each thread's first ``replies_per_thread`` replies). NotFound past
+    the end. ``extra_threads``: how many unlisted threads of their own a reader has here,
+    when the caller knows."""
+    per_page = max(settings.threads_per_page, 1)
+    total = _thread_total(article, viewer, extra_threads)
+    check_page(page, total, per_page)
+    page_ids = _page_thread_ids(article, viewer, sort, page, per_page)
     comments: list[Comment] = []
     if page_ids:
+        wanted = or_(
+            Comment.id.in_(page_ids),
+            Comment.id.in_(_first_replies(page_ids, settings.replies_per_thread)),
+        )
         comments = list(
             db.session.execute(
                 select(Comment)
                 .options(joinedload(Comment.author))
-                .where(or_(Comment.id.in_(page_ids), Comment.root_id.in_(page_ids)))
+                .where(wanted)
                 .order_by(Comment.created_at, Comment.id)
             ).scalars()
         )
     threads = build_tree(comments, page_ids, viewer, settings.max_display_depth)
+    _mark_truncated(threads, comments, settings.replies_per_thread)
     return DiscussionPage(
         threads=threads,
         sort=sort,
-        paging=paging,
-        visible_count=visible,
+        paging=Page(page_ids, page, per_page, total),
+        visible_count=article.comment_count,
         comment_ids=[comment.id for comment in comments],
+    )
+
+
+def _mark_truncated(roots: list[Node], comments: list[Comment], limit: int) -> None:
+    """Tell each root whose thread was cut at ``limit`` replies how many more readers see."""
+    loaded: dict[int, int] = {}
+    visible: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for comment in comments:
+        if comment.root_id is None:
+            continue
+        loaded[comment.root_id] = loaded.get(comment.root_id, 0) + 1
+        last[comment.root_id] = comment.id
+        if comment.status is CommentStatus.VISIBLE:
+            visible[comment.root_id] = visible.get(comment.root_id, 0) + 1
+    for root in roots:
+        root_id = root.comment.id
+        if loaded.get(root_id, 0) < limit:
+            continue
+        shown = visible.get(root_id, 0) + int(root.comment.status is CommentStatus.VISIBLE)
+        root.more_replies = max(root.comment.visible_in_thread - shown, 0)
+        root.last_shown_id = last[root_id]
+
+
+def later_replies(root: Comment, after: Comment, limit: int) -> list[Comment]:
+    """The replies of ``root``'s thread written after ``after``, oldest first (the "Show
+    more replies" page of a long thread)."""
+    return list(
+        db.session.execute(
+            select(Comment)
+            .options(joinedload(Comment.author))
+            .where(
+                Comment.root_id == root.id,
+                tuple_(Comment.created_at, Comment.id) > tuple_(after.created_at, after.id),
+            )
+            .order_by(Comment.created_at, Comment.id)
+            .limit(limit)
+        ).scalars()
     )
 
 
 def build_tree(
     comments: list[Comment], root_order: list[int], viewer: User | None, max_depth: int
 ) -> list[Node]:
-    """Arrange ``comments`` (parents before children) into threads, in linear time.
+    """Arrange ``comments`` (parents before children) into threads, in linear time and
+    without recursion (a reader can post a reply chain thousands deep).
 
     Comments the viewer can't see are dropped, unless a reply below them still stands, in
     which case they keep the thread's shape as a placeholder. Nesting deeper than
@@ -467,62 +576,86 @@ def build_tree(
         if comment.parent_id is not None:
             children.setdefault(comment.parent_id, []).append(node)
 
-    def keep(node: Node) -> bool:
-        # Post-order over one thread: a node stays if the viewer sees it or any reply stays.
-        kept = [child for child in children.get(node.comment.id, []) if keep(child)]
-        node.children = kept
-        if node.own is None:
-            if not kept:
-                return False
+    roots = []
+    for root_id in root_order:
+        root = by_id.get(root_id)
+        if root is not None and _prune(root, children):
+            roots.append(root)
+    cap = max(max_depth, 1)
+    for root in roots:
+        _assign_levels(root, cap)
+    return roots
+
+
+def _prune(root: Node, children: dict[int, list[Node]]) -> bool:
+    """Keep a node if the viewer sees it or any reply below it stays (post-order, iterative);
+    whether the root stays is returned."""
+    order: list[Node] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        order.append(node)
+        stack.extend(children.get(node.comment.id, []))
+    kept: dict[int, bool] = {}
+    for node in reversed(order):  # every child before its parent
+        node.children = [c for c in children.get(node.comment.id, []) if kept[c.comment.id]]
+        stays = node.own is not None or bool(node.children)
+        if node.own is None and node.children:
             node.shown = (
                 Shown.HIDDEN_PLACEHOLDER
                 if node.comment.status is CommentStatus.HIDDEN
                 else Shown.DELETED_PLACEHOLDER
             )
-        return True
-
-    roots = []
-    for root_id in root_order:
-        root = by_id.get(root_id)
-        if root is not None and keep(root):
-            roots.append(root)
-    cap = max(max_depth, 1)
-    for root in roots:
-        _assign_levels(root, 1, cap)
-    return roots
+        kept[node.comment.id] = stays
+    return kept[root.comment.id]
 
 
-def _assign_levels(node: Node, level: int, cap: int) -> None:
-    """Set display levels; at the cap, hoist all descendants into one flat list."""
-    node.level = level
-    if level < cap:
-        for child in node.children:
-            _assign_levels(child, level + 1, cap)
-        return
-    flat: list[Node] = []
-
-    def walk(parent: Node) -> None:
-        for child in parent.children:
+def _assign_levels(root: Node, cap: int) -> None:
+    """Set display levels; at the cap, hoist all descendants into one flat list in reading
+    order, each naming whom it answers."""
+    stack = [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        node.level = level
+        if level < cap:
+            stack.extend((child, level + 1) for child in node.children)
+            continue
+        flat: list[Node] = []
+        walk = [(child, node) for child in reversed(node.children)]
+        while walk:
+            child, parent = walk.pop()
             child.level = cap
             child.replying_to = parent.comment.author
             flat.append(child)
-            walk(child)
+            walk.extend((grandchild, child) for grandchild in reversed(child.children))
             child.children = []
-
-    walk(node)
-    node.children = flat
-    for child in flat:
-        child.level = cap
+        node.children = flat
 
 
 def page_of_comment(comment: Comment, viewer: User | None, sort: Sort, per_page: int) -> int:
-    """The page of the discussion on which ``comment``'s thread appears for ``viewer``."""
-    thread_ids = ordered_thread_ids(comment.article, viewer, sort)
-    try:
-        index = thread_ids.index(comment.thread_root_id)
-    except ValueError:
+    """The page of the discussion on which ``comment``'s thread appears for ``viewer``: two
+    indexed counts, not a sort of the whole discussion."""
+    root = comment if comment.root_id is None else db.session.get(Comment, comment.root_id)
+    if root is None or root.pinned_at is not None:
         return 1
-    return index // max(per_page, 1) + 1
+    where = _roots_for(comment.article, viewer)
+    if sort is Sort.OLDEST:
+        before = tuple_(Comment.created_at, Comment.id) < tuple_(root.created_at, root.id)
+    elif sort is Sort.NEWEST:
+        before = tuple_(Comment.created_at, Comment.id) > tuple_(root.created_at, root.id)
+    else:
+        before = tuple_(Comment.top_key, Comment.id) < tuple_(root.top_key, root.id)
+    pinned = (
+        select(func.count(Comment.id))
+        .where(where, Comment.pinned_at.is_not(None))
+        .scalar_subquery()
+    )
+    earlier = db.session.execute(
+        select(func.count(Comment.id).label("n"), pinned.label("pinned")).where(
+            where, Comment.pinned_at.is_(None), before
+        )
+    ).one()
+    return (earlier.n + earlier.pinned) // max(per_page, 1) + 1
 
 
 def is_on_page(comment: Comment, viewer: User | None) -> bool:

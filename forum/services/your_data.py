@@ -32,6 +32,7 @@ from forum.models import (
     utcnow,
 )
 from forum.models.users import new_session_token
+from forum.services import discussion_state
 from forum.services.errors import Conflict, NotAllowed
 
 EXPORT_FORMAT = 1
@@ -190,11 +191,19 @@ def delete_account(
         )
     now = now or utcnow()
     if remove_comments:
+        removed = list(
+            db.session.execute(
+                select(Comment).where(
+                    Comment.author_id == user.id, Comment.status != CommentStatus.DELETED
+                )
+            ).scalars()
+        )
         db.session.execute(
             update(Comment)
             .where(Comment.author_id == user.id, Comment.status != CommentStatus.DELETED)
             .values(status=CommentStatus.DELETED, deleted_at=now, pinned_at=None, pinned_by_id=None)
         )
+        discussion_state.comments_changed(removed)
     # Nobody will read these any more; notifications and follows only serve the person.
     db.session.execute(delete(Notification).where(Notification.user_id == user.id))
     db.session.execute(delete(Follow).where(Follow.user_id == user.id))

@@ -5,7 +5,7 @@ A service's NotFound reaches the app's error handler, which renders the 404 page
 from flask import Blueprint, current_app, render_template
 
 from forum.auth.current import current_actor
-from forum.discussion.page import render_article
+from forum.discussion.page import serve_article
 from forum.moderation.forms import ReasonForm, RoleForm, SuspendForm
 from forum.paging import page_arg
 from forum.services import accounts, articles, community, profiles
@@ -52,4 +52,4 @@ def profile(username: str):
 
 @bp.get("/articles/<slug>")
 def article(slug: str):
-    return render_article(articles.get_article(slug))
+    return serve_article(articles.get_article(slug))

@@ -15,6 +15,7 @@ from forum.services import (
     article_import,
     article_rules,
     community,
+    discussion_state,
     moderation,
     threads,
 )
@@ -54,6 +55,8 @@ def post(author, article, body="A comment.", parent=None, *, ago=None) -> Commen
     comment = threads.post_comment(author, article, body, parent_id=parent.id if parent else None)
     if ago is not None:
         comment.created_at = utcnow() - ago
+        # Back-dated behind the services' back: bring the stored sort keys along.
+        discussion_state.recount([article.id])
         db.session.commit()
     return comment
 
@@ -227,6 +230,7 @@ def test_top_sort_breaks_ties_by_age_oldest_first(p, voters):
     for comment in (a, b):
         comment.created_at = same
         vote_n(comment, voters[:2])
+    discussion_state.recount([p.article.id])
     db.session.commit()
     page = threads.load_page(p.article, None, sort=Sort.TOP)
     assert ids(page.threads) == [a.id, b.id, c.id]
@@ -242,20 +246,20 @@ def test_a_reply_s_votes_do_not_lift_its_thread(p, voters):
 
 
 @pytest.mark.parametrize("hours", [0, 1, 6, 24, 24 * 7, 24 * 365])
-def test_thread_score_grows_with_votes_and_falls_with_age(hours):
-    now = utcnow()
-    created = now - timedelta(hours=hours)
-    score = threads.thread_score
-    assert score(0, created, now) == 0
-    assert score(5, created, now) > score(4, created, now) > 0
-    assert score(5, created, now) > score(5, created - timedelta(hours=1), now)
+def test_top_key_puts_more_votes_and_newer_threads_first(hours):
+    created = utcnow() - timedelta(hours=hours)
+    key = discussion_state.top_key  # ascending: smaller comes first
+    assert key(5, created) < key(4, created) < key(0, created)
+    assert key(5, created) < key(5, created - timedelta(hours=1))
+    # Ten times the votes are worth TOP_SECONDS_PER_DECADE of recency.
+    later = created + timedelta(seconds=discussion_state.TOP_SECONDS_PER_DECADE)
+    assert key(30, created) == pytest.approx(key(3, later))
 
 
-def test_thread_score_treats_a_comment_from_the_future_as_new():
-    now = utcnow()
-    assert threads.thread_score(3, now + timedelta(minutes=5), now) == threads.thread_score(
-        3, now, now
-    )
+def test_unvoted_threads_come_after_every_voted_one_oldest_first():
+    old = utcnow() - timedelta(days=365)
+    assert discussion_state.top_key(1, old) < discussion_state.top_key(0, utcnow())
+    assert discussion_state.top_key(0, old) < discussion_state.top_key(0, utcnow())
 
 
 # --- pins --------------------------------------------------------------------------------

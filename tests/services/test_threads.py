@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from forum.extensions import db
 from forum.models import Comment, CommentRevision, CommentStatus, Role, utcnow
 from forum.models.users import INDEFINITE
-from forum.services import sanitize, threads
+from forum.services import discussion_state, sanitize, threads
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.threads import DiscussionSettings, Shown, Sort
 from tests.conftest import make_article, make_user
@@ -28,6 +28,8 @@ def post(author, article, body="A comment.", parent=None, *, ago=None, helpful=N
     if helpful is not None:
         comment.helpful_count = helpful
     if ago is not None or helpful is not None:
+        # Edited behind the services' back: bring the stored sort keys and counts along.
+        discussion_state.recount([article.id])
         db.session.commit()
     return comment
 
@@ -196,10 +198,6 @@ def test_top_sort_decays_votes_with_age(people):
     page = threads.load_page(article, None, sort=Sort.TOP)
     # Three more votes collected over three days don't outrank a fresh, well-liked comment.
     assert ids(page.threads) == [fresh.id, old_favourite.id, unloved.id]
-    now = utcnow()
-    assert threads.thread_score(9, fresh.created_at, now) > threads.thread_score(
-        12, old_favourite.created_at, now
-    )
 
 
 def test_top_sort_orders_ties_by_age(people):
@@ -210,6 +208,7 @@ def test_top_sort_orders_ties_by_age(people):
     twin_a = post(alice, article, "twin a", helpful=3)
     twin_b = post(bob, article, "twin b", helpful=3)
     twin_a.created_at = twin_b.created_at = same_moment
+    discussion_state.recount([article.id])
     db.session.commit()
 
     page = threads.load_page(article, None, sort=Sort.TOP)

@@ -97,8 +97,8 @@ def test_a_reader_marks_a_comment_helpful_and_takes_it_back(app, people):
     assert comment.helpful_count == 1
     page = doc_of(reader.get("/articles/the-article"))
     assert "1 found this helpful" in text_of(card(page, comment))
-    assert card(page, comment).xpath(f'.//form[@action="/comments/{comment.id}/unvote"]')
-    assert not card(page, comment).xpath(f'.//form[@action="/comments/{comment.id}/vote"]')
+    assert card(page, comment).xpath(f'.//button[@formaction="/comments/{comment.id}/unvote"]')
+    assert not card(page, comment).xpath(f'.//button[@formaction="/comments/{comment.id}/vote"]')
 
     response = reader.post(f"/comments/{comment.id}/unvote")
     assert response.status_code == 302
@@ -106,7 +106,7 @@ def test_a_reader_marks_a_comment_helpful_and_takes_it_back(app, people):
     assert comment.helpful_count == 0
     page = doc_of(reader.get("/articles/the-article"))
     assert "found this helpful" not in text_of(card(page, comment))
-    assert card(page, comment).xpath(f'.//form[@action="/comments/{comment.id}/vote"]')
+    assert card(page, comment).xpath(f'.//button[@formaction="/comments/{comment.id}/vote"]')
 
 
 def test_a_vote_returns_to_a_safe_next_address_only(app, people):
@@ -216,7 +216,7 @@ def test_the_author_pins_a_comment_and_its_thread_leads_the_first_page(app, peop
     author = client_for(app, article.author)
 
     page = doc_of(author.get("/articles/the-article?page=3"))
-    assert card(page, chosen).xpath(f'.//form[@action="/comments/{chosen.id}/pin"]')
+    assert card(page, chosen).xpath(f'.//button[@formaction="/comments/{chosen.id}/pin"]')
     assert not card(page, reply).xpath('.//form[contains(@action, "pin")]')
 
     response = author.post(f"/comments/{chosen.id}/pin")
@@ -228,7 +228,7 @@ def test_the_author_pins_a_comment_and_its_thread_leads_the_first_page(app, peop
         doc = doc_of(response)
         assert badge(doc, chosen) == "Pinned by the author"
         assert badge(doc, reply) is None
-        assert card(doc, chosen).xpath(f'.//form[@action="/comments/{chosen.id}/unpin"]')
+        assert card(doc, chosen).xpath(f'.//button[@formaction="/comments/{chosen.id}/unpin"]')
     # Readers see the badge and no pin buttons.
     doc = doc_of(client_for(app, bob).get("/articles/the-article"))
     assert badge(doc, chosen) == "Pinned by the author"

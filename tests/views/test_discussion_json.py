@@ -61,7 +61,7 @@ def test_posting_answers_with_the_rendered_comment(client, people):
     assert li.tag == "li"
     assert li.get("id") == f"c{comment.id}"
     assert "is-text" in li.get("class").split()
-    assert "is-mine" in li.get("class").split()
+    assert "is-mine" in li.find("article").get("class").split()
     assert li.get("data-created")
     assert css(li, ".comment-body strong")[0].text == "there"
     assert css(li, ".action-edit")  # the author may edit it

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from forum import background
 from forum.extensions import db
 from forum.models import EmailPreference, OutgoingEmail, User, utcnow
 from forum.services import accounts, threads, tokens
@@ -502,8 +503,7 @@ def test_a_page_s_emails_are_sent_in_the_background_without_the_command(app_fact
 
         assert response.status_code == 200
         db.session.commit()  # release the test's transaction, as a request's end would
-        for thread in app.extensions.get("forum_mail_threads", []):
-            thread.join(timeout=10)
+        background.wait(app)
         [message] = smtp.inbox.wait_for(1)
         assert message["To"] == "rita@example.org"
         db.session.expire_all()
@@ -518,8 +518,7 @@ def test_a_page_queues_but_never_fails_when_the_server_is_down(app_factory):
         response = app.test_client().post("/password/forgot", data={"email": "rita@example.org"})
         assert response.status_code == 200
         db.session.commit()
-        for thread in app.extensions.get("forum_mail_threads", []):
-            thread.join(timeout=10)
+        background.wait(app)
         db.session.expire_all()
         row = db.session.execute(select(OutgoingEmail)).scalar_one()
         assert row.sent_at is None and row.attempts == 1 and row.last_error

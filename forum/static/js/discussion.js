@@ -516,6 +516,7 @@
 
   function insertComment(answer) {
     var li = fromHTML(answer.html);
+    relativeTimes(li);
     var section = discussionSection();
     if (answer.parent_id) {
       var parent = document.getElementById("c" + answer.parent_id);
@@ -770,8 +771,12 @@
       return; // a first visit: nothing is "new" yet
     }
     var since = Date.parse(previous);
-    var fresh = $$("li.comment.is-text:not(.is-mine)", section).filter(function (li) {
-      return Date.parse(li.getAttribute("data-created")) > since;
+    var fresh = $$("li.comment.is-text", section).filter(function (li) {
+      // The reader's own comments are never "new" to them.
+      return (
+        !li.querySelector(":scope > .comment-card.is-mine") &&
+        Date.parse(li.getAttribute("data-created")) > since
+      );
     });
     if (!fresh.length) {
       return;
@@ -810,12 +815,53 @@
     section.insertBefore(box, heading ? heading.nextSibling : section.firstChild);
   }
 
+  // --- relative times -------------------------------------------------------------------------
+
+  var TIME_UNITS = [
+    [365 * 24 * 3600, "year"],
+    [30 * 24 * 3600, "month"],
+    [7 * 24 * 3600, "week"],
+    [24 * 3600, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+  ];
+
+  function relativeTime(then, now) {
+    var seconds = Math.floor((now - then) / 1000);
+    if (seconds < 45) {
+      return "just now";
+    }
+    for (var i = 0; i < TIME_UNITS.length; i++) {
+      if (seconds >= TIME_UNITS[i][0]) {
+        return plural(Math.floor(seconds / TIME_UNITS[i][0]), TIME_UNITS[i][1], TIME_UNITS[i][1] + "s") + " ago";
+      }
+    }
+    return "1 minute ago";
+  }
+
+  // The server writes fixed dates (its pages are cached for every reader); "3 hours ago" is
+  // worked out here, with the exact time kept as the tooltip.
+  function relativeTimes(root) {
+    var now = Date.now();
+    $$(".comment-time time[datetime]", root).forEach(function (node) {
+      var then = Date.parse(node.getAttribute("datetime"));
+      if (isNaN(then)) {
+        return;
+      }
+      if (!node.hasAttribute("title")) {
+        node.setAttribute("title", node.textContent + " UTC");
+      }
+      node.textContent = relativeTime(then, now);
+    });
+  }
+
   // --- start ------------------------------------------------------------------------------------
 
   function start() {
     var section = discussionSection();
     if (section) {
       refreshToggles();
+      relativeTimes(section);
       $$("li.comment").forEach(enhanceComment);
       markNew(section);
       revealHash();
