@@ -1,6 +1,7 @@
 """What keeps a fresh app per test cheap: work every app would repeat identically (URL rules,
-templates) done once per test session, and PostgreSQL commits that don't wait for the disk.
-Importing this module (conftest does) installs it; nothing a test checks depends on it."""
+templates, the page cache's code fingerprint) done once per test session, and PostgreSQL
+commits that don't wait for the disk. Importing this module (conftest does) installs it;
+nothing a test checks depends on it."""
 
 from jinja2 import BytecodeCache
 from sqlalchemy import event
@@ -63,3 +64,33 @@ def _no_waiting_for_the_disk(dbapi_connection, _record) -> None:
         with dbapi_connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit = off")
         dbapi_connection.commit()
+
+
+def _share_page_cache_fingerprints() -> None:
+    """Hash the templates and static files once per session, not once per app.
+
+    Every app fingerprints the code that renders its cached pages by reading and hashing
+    every template and static file (about 10 ms an app here). Within a test session those
+    files don't change, so the fingerprint depends only on the folders and the settings
+    that shape a page, which are the key here."""
+    from forum import page_cache
+
+    fingerprint = getattr(page_cache, "code_fingerprint", None)
+    settings = getattr(page_cache, "_SHAPING_SETTINGS", None)
+    if fingerprint is None or settings is None:
+        return  # the page cache changed shape: nothing to share
+    known: dict[tuple, str] = {}
+
+    def shared(app, roots):
+        key = (
+            tuple(str(root) for root in roots),
+            tuple(repr(app.config.get(name)) for name in settings),
+        )
+        if key not in known:
+            known[key] = fingerprint(app, roots)
+        return known[key]
+
+    page_cache.code_fingerprint = shared
+
+
+_share_page_cache_fingerprints()
