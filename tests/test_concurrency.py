@@ -19,7 +19,9 @@ import pytest
 
 from tests.conftest import PASSWORD, csrf_token_from
 
-pytestmark = pytest.mark.slow
+# A real multi-process server: off the quick run, and (under pytest-xdist) on the worker that
+# runs the browser tests, so that the two heaviest things never run at once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("servers")]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CLIENTS = 8

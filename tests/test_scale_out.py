@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import PASSWORD, TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.conftest import CONFIGURED_DATABASE_URL, PASSWORD, TEST_REDIS_URL
 from tests.servers import (
     REQUEST_TIMEOUT,
     fresh_postgres_database,
@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.skipif(
-        not (TEST_DATABASE_URL and TEST_REDIS_URL),
+        not (CONFIGURED_DATABASE_URL and TEST_REDIS_URL),
         reason="needs FORUM_TEST_DATABASE_URL (PostgreSQL) and FORUM_TEST_REDIS_URL (Redis)",
     ),
 ]
@@ -40,7 +40,7 @@ Read on one machine, written on another.
 
 def test_two_app_servers_share_pages_sessions_and_limits(tmp_path):
     requests = pytest.importorskip("requests")
-    with fresh_postgres_database(TEST_DATABASE_URL) as database_url:
+    with fresh_postgres_database(CONFIGURED_DATABASE_URL) as database_url:
         env = server_environment(
             DATABASE_URL=database_url,
             REDIS_URL=TEST_REDIS_URL,

@@ -51,12 +51,15 @@ def _skip_reason() -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Mark every test under tests/e2e ``e2e`` (this hook sees the whole session's items)."""
+    """Mark every test under tests/e2e ``e2e`` (this hook sees the whole session's items),
+    and keep them on one pytest-xdist worker: one served app and one browser, not one each."""
     here = Path(__file__).parent
     for item in items:
         if here in Path(item.path).parents:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("servers"))
 
 
 @pytest.fixture(scope="session")

@@ -23,21 +23,12 @@ from forum.models import (
 from forum.models.users import INDEFINITE
 from forum.services import moderation, threads
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
-from tests.conftest import make_article, make_user
-from tests.moderation_support import close_module_app, make_module_app, snapshot, wipe_tables
-
-
-@pytest.fixture(scope="module")
-def module_app(tmp_path_factory):
-    app, ctx = make_module_app(tmp_path_factory, "moderation-service")
-    yield app
-    close_module_app(ctx)
+from tests.conftest import make_article, make_user, snapshot
 
 
 @pytest.fixture
-def p(module_app):
+def p(app):
     """People and a discussion: carl wrote ``comment`` under the writer's article."""
-    wipe_tables()
     writer = make_user("writer", role=Role.AUTHOR)
     carl = make_user("carl")
     article = make_article(writer, slug="the-article")

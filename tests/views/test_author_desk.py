@@ -10,8 +10,7 @@ from sqlalchemy import event
 from forum.extensions import db
 from forum.models import Comment, CommentStatus, Role, User, utcnow
 from forum.services import author_desk, moderation, threads
-from tests.conftest import login, make_article, make_user
-from tests.moderation_support import client_as
+from tests.conftest import client_as, login, make_article, make_user
 
 # --- helpers -----------------------------------------------------------------------------
 

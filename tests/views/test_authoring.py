@@ -9,8 +9,7 @@ from forum.extensions import db
 from forum.models import Article, Follow, Role, Series, utcnow
 from forum.services import article_editor, article_rules, moderation
 from forum.services.errors import Forbidden, ValidationFailed
-from tests.conftest import csrf_token_from, make_article, make_series, make_user
-from tests.moderation_support import client_as
+from tests.conftest import client_as, csrf_token_from, make_article, make_series, make_user
 
 # --- helpers -----------------------------------------------------------------------------
 

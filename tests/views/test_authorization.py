@@ -17,12 +17,12 @@ from sqlalchemy import select
 from forum.extensions import db
 from forum.models import Notification, Role, User, utcnow
 from forum.services import community, moderation, threads
-from tests.conftest import PASSWORD, make_article, make_user
-from tests.moderation_support import (
+from tests.conftest import (
+    PASSWORD,
     client_as,
-    close_module_app,
-    make_module_app,
-    restore_tables,
+    make_article,
+    make_user,
+    seeded_template,
     snapshot,
 )
 
@@ -170,7 +170,7 @@ TABLE = [
 
 @dataclass
 class World:
-    users: dict[str, User]  # actor → account (no entry for ANON)
+    users: dict[str, int]  # actor → account id (no entry for ANON)
     values: dict[str, object]  # placeholder → slug, id or username
 
 
@@ -215,12 +215,12 @@ def build_world() -> World:
 
     return World(
         users={
-            READER: reader,
-            AUTHOR: author,
-            WRITER: writer,
-            MOD: mod,
-            ADMIN: admin,
-            SUSPENDED: suspended,
+            READER: reader.id,
+            AUTHOR: author.id,
+            WRITER: writer.id,
+            MOD: mod.id,
+            ADMIN: admin.id,
+            SUSPENDED: suspended.id,
         },
         values={
             "article": article.slug,
@@ -240,34 +240,25 @@ def build_world() -> World:
     )
 
 
-@pytest.fixture(scope="module")
-def auth_app(tmp_path_factory):
-    app, ctx = make_module_app(tmp_path_factory, "authorization")
-    yield app
-    close_module_app(ctx)
-
-
-@dataclass
-class Pristine:
-    world: World
-    rows: dict  # every row of every table, as built
-    dirty: bool = False  # whether the last case may have left the database changed
+# The world the module's template holds (SQLite), set once by ``database_template``.
+_seeded: dict[str, World] = {}
 
 
 @pytest.fixture(scope="module")
-def pristine(auth_app) -> Pristine:
-    """The world, built once through the services, and every row of it."""
-    world = build_world()
-    return Pristine(world, snapshot())
+def database_template(database_template, tmp_path_factory):
+    """On SQLite, the world is built once into a template that every case copies (a case
+    costs a file copy, not a world); on PostgreSQL every case builds it (``world``)."""
+    if database_template is None:
+        return None
+    directory = tmp_path_factory.mktemp("authorization")
+    path, _seeded["world"] = seeded_template(database_template, directory, build_world)
+    return path
 
 
 @pytest.fixture
-def world(pristine) -> World:
-    """The same world for every case: whatever the last case changed is put back."""
-    if pristine.dirty:
-        restore_tables(pristine.rows)
-        pristine.dirty = False
-    return pristine.world
+def world(app) -> World:
+    """The same world for every case, fresh: copied with the database, or built here."""
+    return _seeded.get("world") or build_world()
 
 
 def changed_tables(before: dict, after: dict) -> list[str]:
@@ -278,15 +269,14 @@ CASES = [pytest.param(row, actor, id=f"{row.path}-{actor}") for row in TABLE for
 
 
 @pytest.mark.parametrize(("row", "actor"), CASES)
-def test_route_answers_each_actor_as_the_table_says(auth_app, pristine, world, row, actor):
+def test_route_answers_each_actor_as_the_table_says(app, world, row, actor):
     """The expected status, and a refused request leaves the database exactly as it was."""
-    client = client_as(auth_app, world.users.get(actor))
+    user = db.session.get(User, world.users[actor]) if actor in world.users else None
+    client = client_as(app, user)
     path = row.path.format_map(world.values)
-    before = pristine.rows  # the ``world`` fixture saw to it
-    pristine.dirty = True
+    before = snapshot()
     response = client.post(path, data=row.data)
     after = snapshot()
-    pristine.dirty = after != before
 
     page = response.get_data(as_text=True)
     assert response.status_code == row.expect[actor], f"{actor} POST {path}: {page[:600]}"
@@ -305,22 +295,22 @@ def _sample_path(row: Row) -> str:
     return row.path.format_map(defaultdict(lambda: "1"))
 
 
-def test_every_state_changing_route_is_in_the_table(auth_app):
+def test_every_state_changing_route_is_in_the_table(app):
     """A route added later without a row here fails this test: add it to TABLE."""
-    adapter = auth_app.url_map.bind("localhost")
+    adapter = app.url_map.bind("localhost")
     covered = {
         adapter.match(_sample_path(row), method="POST", return_rule=True)[0].rule for row in TABLE
     }
     state_changing = {
-        rule.rule for rule in auth_app.url_map.iter_rules() if rule.methods & STATE_CHANGING
+        rule.rule for rule in app.url_map.iter_rules() if rule.methods & STATE_CHANGING
     }
     missing = state_changing - covered - OWN_TESTS
     assert not missing, f"add these routes to TABLE in {__name__}: {sorted(missing)}"
     assert state_changing >= OWN_TESTS, "a route listed as tested elsewhere no longer exists"
 
 
-def test_the_table_names_real_routes_and_every_actor(auth_app):
-    adapter = auth_app.url_map.bind("localhost")
+def test_the_table_names_real_routes_and_every_actor(app):
+    adapter = app.url_map.bind("localhost")
     for row in TABLE:
         endpoint, _ = adapter.match(_sample_path(row), method="POST")
         assert endpoint != "static", row

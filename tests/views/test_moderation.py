@@ -30,14 +30,7 @@ from forum.models import (
 )
 from forum.moderation.forms import DURATION_CHOICES
 from forum.services import moderation, threads
-from tests.conftest import base_config, make_article, make_series, make_user
-from tests.moderation_support import (
-    client_as,
-    close_module_app,
-    make_module_app,
-    snapshot,
-    wipe_tables,
-)
+from tests.conftest import base_config, client_as, make_article, make_series, make_user, snapshot
 
 PREMODERATE = threads.DiscussionSettings(premoderate_first=10)
 
@@ -62,22 +55,6 @@ def make_world() -> SimpleNamespace:
     )
 
 
-@pytest.fixture(scope="module")
-def module_app(tmp_path_factory):
-    app, ctx = make_module_app(tmp_path_factory, "moderation-views")
-    yield app
-    close_module_app(ctx)
-
-
-@pytest.fixture
-def app(module_app):
-    """The default app, shared by the tests of this module (its templates compile once),
-    emptied before each test; tests that need other settings use ``configured``."""
-    wipe_tables()
-    yield module_app
-    db.session.close()  # no transaction left open while another test resets the schema
-
-
 @pytest.fixture
 def w(app) -> SimpleNamespace:
     return make_world()
@@ -85,8 +62,7 @@ def w(app) -> SimpleNamespace:
 
 @pytest.fixture
 def configured(app_factory):
-    """Build an app with extra settings (and a fresh database); its context stays open for
-    the test."""
+    """Build an app with extra settings; its context stays open for the test."""
     with ExitStack() as stack:
 
         def build(**overrides):

@@ -10,8 +10,7 @@ from sqlalchemy import event
 from forum.extensions import db
 from forum.models import Role, utcnow
 from forum.services import community, moderation, threads, your_data
-from tests.conftest import PASSWORD, make_article, make_user
-from tests.moderation_support import client_as
+from tests.conftest import PASSWORD, client_as, make_article, make_user
 
 
 @pytest.fixture

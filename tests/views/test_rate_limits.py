@@ -21,8 +21,7 @@ from forum import create_app
 from forum.extensions import db, limiter
 from forum.models import Comment, Report, Role, User
 from forum.services import threads
-from tests.conftest import PASSWORD, TEST_REDIS_URL, base_config, make_article, make_user
-from tests.moderation_support import client_as
+from tests.conftest import PASSWORD, TEST_REDIS_URL, base_config, client_as, make_article, make_user
 
 LIMITS = {
     "RATELIMIT_ENABLED": True,

@@ -20,8 +20,7 @@ from forum.models import (
 )
 from forum.services import accounts, community, moderation, threads, your_data
 from forum.services.errors import Conflict, NotAllowed
-from tests.conftest import PASSWORD, make_article, make_user
-from tests.moderation_support import client_as
+from tests.conftest import PASSWORD, client_as, make_article, make_user
 
 # --- helpers -----------------------------------------------------------------------------
 
