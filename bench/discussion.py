@@ -531,6 +531,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10,000 comments for (e), 2 s rows")
     parser.add_argument("--sqlite-only", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL rows only")
     parser.add_argument("--postgres", default=os.environ.get("FORUM_BENCH_DATABASE_URL"))
     parser.add_argument("--seconds", type=float, default=None, help="per row (default 5)")
     args = parser.parse_args()
@@ -540,7 +541,8 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="forum-bench-"))
     errors = 0
     try:
-        errors += run_backend("SQLite", f"sqlite:///{workdir}/bench.sqlite3", workdir, args)
+        if not args.skip_sqlite:
+            errors += run_backend("SQLite", f"sqlite:///{workdir}/bench.sqlite3", workdir, args)
         if args.postgres and not args.sqlite_only:
             url, drop = postgres_database(args.postgres)
             try:
