@@ -2,6 +2,7 @@
 
 import fcntl
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -14,9 +15,11 @@ from forum.models import Role
 from forum.services import (
     accounts,
     article_import,
+    articles,
     mail,
     moderation,
     notifications,
+    populate,
     rendering,
     sanitize,
 )
@@ -146,6 +149,45 @@ def rerender(batch_size: int):
             changed += changed_now
             bar.update(done)
     click.echo(f"{total} bodies re-rendered, {changed} changed.")
+
+
+@comments_cli.command("populate")
+@click.argument("slug")
+@click.option("--count", required=True, type=click.IntRange(min=1), help="Comments to add.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Same seed, same discussion.")
+@click.option("--max-depth", default=10, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--shape",
+    type=click.Choice(populate.SHAPES),
+    default="populate",
+    show_default=True,
+    help="populate: mostly top-level with a few hot threads; realistic: mostly replies.",
+)
+def populate_comments(slug: str, count: int, seed: int, max_depth: int, shape: str):
+    """For benchmarks and load tests: add COUNT synthetic comments to the article SLUG.
+
+    Comments come from synthetic accounts (synth-000000...; nobody can log in as them), in
+    threads down to --max-depth with a few hot threads of thousands of replies, spread over
+    the past two weeks. Bulk inserts, one commit at the end: never run it on a real site."""
+    try:
+        article = articles.get_article(slug)
+    except DomainError as exc:
+        raise click.ClickException(f"No article has the slug {slug!r}.") from exc
+    started = time.perf_counter()
+    with click.progressbar(length=count, label=f"Populating {slug}") as bar:
+        result = populate.populate_article(
+            article,
+            count,
+            seed=seed,
+            max_depth=max_depth,
+            shape=shape,
+            progress=bar.update,
+        )
+    click.echo(
+        f"Added {result.comments} comments from {result.accounts} synthetic accounts "
+        f"({result.votes} helpful votes, {result.renders} distinct bodies rendered) "
+        f"in {time.perf_counter() - started:.1f} s."
+    )
 
 
 notifications_cli = AppGroup("notifications", help="Send notification emails.")
