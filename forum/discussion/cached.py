@@ -77,16 +77,14 @@ def typical_viewer(kind: str, user: User | None):
     return user  # the article's author: a rendering of their own
 
 
-def cache_key(article: Article, kind: str, sort: threads.Sort, page: int) -> str:
-    return page_cache().key(
-        "discussion", article.id, article.discussion_version, kind, sort.value, page
-    )
+def cache_key(article_id: int, version: int, kind: str, sort: threads.Sort, page: int) -> str:
+    return page_cache().key("discussion", article_id, version, kind, sort.value, page)
 
 
-def anonymous_etag(article: Article, sort: threads.Sort, page: int) -> str:
+def anonymous_etag(article_id: int, version: int, sort: threads.Sort, page: int) -> str:
     """The anonymous page's entity tag (unquoted): what changes its bytes."""
     fingerprint = page_cache().fingerprint
-    return f"d{article.id}-{article.discussion_version}-{sort.value}-{page}-{fingerprint}"
+    return f"d{article_id}-{version}-{sort.value}-{page}-{fingerprint}"
 
 
 def anonymous_cacheable() -> bool:
@@ -134,7 +132,7 @@ def shared_threads_block(article: Article, kind: str, user, sort, page, settings
     """The cached rendering for ``kind``, made now if no worker has made it yet; its CSRF
     token is a placeholder."""
     cache = page_cache()
-    key = cache_key(article, kind, sort, page)
+    key = cache_key(article.id, article.discussion_version, kind, sort, page)
     cached = cache.get(key)
     if cached is not None:
         return cached.decode()

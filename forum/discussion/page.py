@@ -10,7 +10,7 @@ from forum.discussion.forms import CommentForm
 from forum.models import Article, Comment, utcnow
 from forum.page_cache import page_cache
 from forum.paging import page_arg
-from forum.services import articles, community, spam, threads
+from forum.services import articles, community, discussion_state, spam, threads
 
 
 def settings() -> threads.DiscussionSettings:
@@ -69,27 +69,39 @@ def render_article(
     )
 
 
-def serve_article(article: Article) -> Response:
+def serve_article(slug: str) -> Response:
     """``GET /articles/<slug>``: anonymous readers get the cached page, revalidated by its
-    ``ETag``; everyone else gets ``render_article``."""
+    ``ETag`` (one small query, no ORM objects, when nothing changed); everyone else gets
+    ``render_article``."""
     if current_actor() is not None or not cached.anonymous_cacheable():
-        body, status = render_article(article)
+        body, status = render_article(articles.get_article(slug))
         response = make_response(body, status)
         response.headers["Cache-Control"] = "private, no-cache"
         return response
     sort = threads.Sort.parse(request.args.get("sort"))
     page_number = page_arg()
-    etag = cached.anonymous_etag(article, sort, page_number)
-    headers = {"ETag": f'"{etag}"', "Cache-Control": "public, no-cache", "Vary": "Cookie"}
+    state = discussion_state.version_of(slug)
+    if state is None:
+        articles.get_article(slug)  # its NotFound, with its words
+    etag = cached.anonymous_etag(state.id, state.version, sort, page_number)
     if request.if_none_match.contains(etag):
-        return Response(status=304, headers=headers)
+        return Response(status=304, headers=_public(etag))
     cache = page_cache()
-    key = cached.cache_key(article, "anonymous-page", sort, page_number)
-    body = cache.get(key)
+    body = cache.get(cached.cache_key(state.id, state.version, "anonymous-page", sort, page_number))
     if body is None:
+        # Rendered from the article as it is now, which may be a version newer than the one
+        # just read: the key and the ETag follow what was rendered.
+        article = articles.get_article(slug)
         body = render_article(article)[0].encode()
-        cache.set(key, body)
-    return Response(body, mimetype="text/html", headers=headers)
+        version = article.discussion_version
+        cache.set(cached.cache_key(article.id, version, "anonymous-page", sort, page_number), body)
+        etag = cached.anonymous_etag(article.id, version, sort, page_number)
+    return Response(body, mimetype="text/html", headers=_public(etag))
+
+
+def _public(etag: str) -> dict[str, str]:
+    """Headers of an anonymous page: any proxy may keep it, and must revalidate it."""
+    return {"ETag": f'"{etag}"', "Cache-Control": "public, no-cache", "Vary": "Cookie"}
 
 
 def comment_node(comment: Comment, reader) -> threads.Node:

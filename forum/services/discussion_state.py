@@ -54,12 +54,13 @@ def _stands(status: CommentStatus) -> bool:
 
 
 def version_of(slug: str):
-    """The discussion's version and visible comment count, by the article's address (one
-    small indexed query); None when no article has that address."""
+    """The article's id, its discussion's version and visible comment count, by the
+    article's address (one small indexed query, no ORM objects); None when no article has
+    that address."""
     return db.session.execute(
-        select(Article.discussion_version.label("version"), Article.comment_count).where(
-            Article.slug == slug
-        )
+        select(
+            Article.id, Article.discussion_version.label("version"), Article.comment_count
+        ).where(Article.slug == slug)
     ).first()
 
 

@@ -52,4 +52,4 @@ def profile(username: str):
 
 @bp.get("/articles/<slug>")
 def article(slug: str):
-    return serve_article(articles.get_article(slug))
+    return serve_article(slug)

@@ -326,7 +326,9 @@ def test_workers_share_rendered_pages_through_redis(app_factory):
         article = db.session.execute(db.select(Article)).scalar_one()
         from forum.discussion.cached import cache_key
 
-        key = cache_key(article, "anonymous-page", threads.Sort.OLDEST, 1)
+        key = cache_key(
+            article.id, article.discussion_version, "anonymous-page", threads.Sort.OLDEST, 1
+        )
         assert cache.get(key) == response.get_data()
 
 
