@@ -11,8 +11,8 @@ import re
 import pytest
 
 from forum.extensions import db
-from forum.models import Report
-from forum.services import accounts, articles, threads
+from forum.models import Comment, CommentStatus, Report, Role
+from forum.services import accounts, articles, moderation, threads
 from tests.e2e.conftest import sign_in
 from tests.e2e.helpers import card, expect, item_of, keep_marker, same_document, say
 from tests.e2e.test_console_and_csp import RECORD_VIOLATIONS, Watch
@@ -116,22 +116,41 @@ def test_new_comments_are_announced_and_shown_in_place_keeping_the_draft_and_the
     watch.check("the article, after new comments were shown")
 
 
-def test_a_new_thread_is_added_at_the_end_and_counted(watched, live, person, article, settings):
+def test_new_threads_are_added_at_the_end_and_counted(watched, live, person, article, settings):
     settings(LIVE_POLL_SECONDS=0.5)
     slug, writer = article
     say(live, writer, slug, "The only thread so far.")
+    other = person("other")
+    waiting = say(live, other, slug, "Written earlier, approved while the page is open.")
+
+    def set_pending():
+        comment = db.session.get(Comment, waiting)
+        comment.status = CommentStatus.PENDING
+        db.session.commit()
+
+    live.run(set_pending)
     watch = watched()
     page = watch.page
     page.goto(f"/articles/{slug}")
     expect(page.locator("#discussion-heading")).to_contain_text("(1 comment)")
-    other = person("other")
     say(live, other, slug, "A second thread.")
-    say(live, other, slug, "A third thread.")
+    live.run(
+        lambda: moderation.approve_comment(
+            accounts.find_user(person("mod", role=Role.MODERATOR)),
+            db.session.get(Comment, waiting),
+        )
+    )
     status = page.locator(".live-status")
     expect(status).to_have_text("2 new comments · Show")
     status.get_by_role("button", name="Show").click()
     bodies = page.locator("ol.threads > li.comment > article .comment-body")
-    expect(bodies).to_have_text(["The only thread so far.", "A second thread.", "A third thread."])
+    expect(bodies).to_have_text(
+        [
+            "The only thread so far.",
+            "Written earlier, approved while the page is open.",
+            "A second thread.",
+        ]
+    )
     expect(page.locator("#discussion-heading")).to_contain_text("(3 comments)")
     watch.check("the article, after new threads were shown")
 
@@ -151,9 +170,10 @@ def make_long_thread(live, writer: str, replier: str, slug: str, replies: int) -
 
 
 def test_show_more_replies_loads_them_in_place(watched, live, person, article, settings):
-    settings(REPLIES_PER_THREAD=50)
+    settings(REPLIES_PER_THREAD=50, LIVE_POLL_SECONDS=0.5)
     slug, writer = article
-    root = make_long_thread(live, writer, person("fan"), slug, 105)
+    fan = person("fan")
+    root = make_long_thread(live, writer, fan, slug, 105)
     watch = watched()
     page = watch.page
     page.goto(f"/articles/{slug}")
@@ -162,6 +182,10 @@ def test_show_more_replies_loads_them_in_place(watched, live, person, article, s
     more = page.locator(f"#c{root} > .more-replies a")
     expect(more).to_have_text("Show 55 more replies")
     keep_marker(page)
+
+    # The thread's later replies are newer than the page's last comment, but not new.
+    say(live, fan, slug, "A new thread meanwhile.")
+    expect(page.locator(".live-status")).to_have_text("1 new comment · Show")
 
     more.click()
     expect(replies).to_have_count(100)

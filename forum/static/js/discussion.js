@@ -877,8 +877,8 @@
     var after = $$("li.comment[data-comment-id]", section).reduce(function (most, li) {
       return Math.max(most, parseInt(li.getAttribute("data-comment-id"), 10) || 0);
     }, 0);
-    // Comments written before the page was rendered are not new, even when they are not on
-    // it (a long thread's later replies): the server's clock, like data-created.
+    // A long thread shows only its first replies: its later ones are not on the page but
+    // not new either, unless written after the page was (the server's clock, both).
     var rendered = Date.parse(section.getAttribute("data-rendered")) || 0;
     var pending = [];
     var fetched = 0;
@@ -915,16 +915,35 @@
       return !!document.getElementById("c" + answer.id);
     }
 
+    function threadRoot(li) {
+      var above = li.parentElement && li.parentElement.closest("li.comment");
+      while (above) {
+        li = above;
+        above = li.parentElement && li.parentElement.closest("li.comment");
+      }
+      return li;
+    }
+
+    /* Whether a reply under ``parent`` (on the page) is news: not when its thread is cut
+     * short here ("Show N more replies") and it was written before the page was. */
+    function isNews(answer, parent) {
+      var cut = threadRoot(parent).querySelector(":scope > .more-replies");
+      return !cut || createdAt(answer) > rendered;
+    }
+
     /* The answers that have a place on this page: a thread, or a reply whose parent is on
      * the page or comes earlier among the new ones (they arrive oldest first). */
     function placeable(answers) {
       var coming = {};
       return answers.filter(function (answer) {
-        if (onPage(answer) || createdAt(answer) < rendered) {
+        if (onPage(answer)) {
           return false;
         }
+        var parent = answer.parent_id && document.getElementById("c" + answer.parent_id);
         var ok = answer.parent_id
-          ? !!(document.getElementById("c" + answer.parent_id) || coming[answer.parent_id])
+          ? parent
+            ? isNews(answer, parent)
+            : !!coming[answer.parent_id]
           : newThreadsLandHere(section);
         if (ok) {
           coming[answer.id] = true;
