@@ -6,6 +6,7 @@ version and where to ask."""
 
 import lxml.html
 import pytest
+from sqlalchemy import event
 
 from forum.extensions import db
 from forum.models import CommentStatus, Role
@@ -13,6 +14,12 @@ from forum.services import moderation, threads
 from tests.conftest import login, make_article, make_user
 
 JSON = {"Accept": "application/json"}
+
+
+@pytest.fixture
+def settings_deep(app):
+    """A display cap of two levels, so deeper replies are shown flat."""
+    app.config["MAX_DISPLAY_DEPTH"] = 2
 
 
 @pytest.fixture
@@ -173,3 +180,47 @@ def test_reporting_answers_the_script_with_json(client, scene):
     again = client.post(f"/comments/{comment.id}/flag", data={"category": "spam"}, headers=JSON)
     assert again.status_code == 409
     assert "already reported" in again.get_json()["errors"]["form"][0]
+
+
+def statements_for(client, url: str) -> int:
+    seen: list[str] = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url, headers=JSON).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+def test_the_cost_does_not_grow_with_the_number_of_new_comments(app, client, scene, settings_deep):
+    article, alice, bob, mo = scene
+    root = threads.post_comment(alice, article, "A thread.")
+    parent = root
+    for n in range(4):  # deeper than the display cap: flat replies name whom they answer
+        parent = threads.post_comment(
+            bob if n % 2 else alice, article, "Deeper.", parent_id=parent.id
+        )
+    few = {}
+    for viewer in (None, bob, mo):
+        user_client = app.test_client()
+        if viewer is not None:
+            login(user_client, viewer)
+        few[viewer] = statements_for(
+            user_client, f"/articles/the-article/discussion/new?after={root.id}"
+        )
+    for n in range(30):
+        parent = threads.post_comment(
+            bob if n % 2 else alice, article, "More.", parent_id=parent.id
+        )
+    for viewer in (None, bob, mo):
+        user_client = app.test_client()
+        if viewer is not None:
+            login(user_client, viewer)
+        url = f"/articles/the-article/discussion/new?after={root.id}"
+        assert statements_for(user_client, url) == few[viewer], viewer
+
+
+def test_anonymous_answers_set_no_cookie(client, scene):
+    response = client.get("/articles/the-article/discussion/new?after=0", headers=JSON)
+    assert "Set-Cookie" not in response.headers
