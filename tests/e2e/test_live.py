@@ -249,3 +249,37 @@ def test_the_report_form_opens_in_place_and_sends_the_report(watched, live, pers
 
     assert live.run(reports) == [(reader, "abuse", "Name-calling.")]
     watch.check("the article, after a report in place")
+
+
+def test_a_hidden_tab_stops_polling_and_asks_at_once_when_shown_again(
+    watched, live, person, article, settings
+):
+    settings(LIVE_POLL_SECONDS=0.5)
+    slug, writer = article
+    say(live, writer, slug, "A comment.")
+    watch = watched()
+    page = watch.page
+    polls = []
+    page.on("request", lambda r: polls.append(r) if "/discussion/version" in r.url else None)
+    page.goto(f"/articles/{slug}")
+    page.wait_for_timeout(1_200)
+    assert polls  # polling while visible
+
+    page.evaluate(SET_HIDDEN, True)
+    page.wait_for_timeout(300)  # a poll already on its way may land
+    polls.clear()
+    say(live, person("other"), slug, "Posted while the tab is hidden.")
+    page.wait_for_timeout(2_000)
+    assert polls == []
+    expect(page.locator(".live-status")).to_have_text("")
+
+    page.evaluate(SET_HIDDEN, False)
+    expect(page.locator(".live-status")).to_have_text("1 new comment · Show")
+    watch.check("the article, hidden and shown again")
+
+
+# The browser's own visibility can't be switched from a test: stand in for it.
+SET_HIDDEN = """(hidden) => {
+    Object.defineProperty(document, 'hidden', {value: hidden, configurable: true});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""

@@ -952,7 +952,13 @@
       });
     }
 
+    var shownCount = 0;
+
     function render() {
+      if (pending.length === shownCount) {
+        return; // the same news: not announced again
+      }
+      shownCount = pending.length;
       status.textContent = "";
       document.title = pending.length ? "(" + pending.length + ") " + title : title;
       if (!pending.length) {
