@@ -52,6 +52,9 @@ class DefaultConfig:
     NOTIFY_IN_BACKGROUND = True
     # A long thread shows its first replies, then "Show N more replies".
     REPLIES_PER_THREAD = 100
+    # How often an open article page asks whether its discussion changed (seconds, while
+    # the tab is visible): one conditional request, answered 304 when nothing changed.
+    LIVE_POLL_SECONDS = 30
 
     # Moderation, spam and rate limits
     PREMODERATE_FIRST_COMMENTS = 0

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 
 from forum import background
 from forum.auth.current import current_actor
+from forum.discussion import cached
 from forum.discussion.forms import CommentForm, EditForm, PreviewForm
 from forum.discussion.page import (
     comment_node,
@@ -33,6 +34,7 @@ from forum.extensions import limiter
 from forum.forms_support import apply_refusal
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
+from forum.paging import MAX_DB_INT
 from forum.services import (
     articles,
     community,
@@ -334,6 +336,57 @@ def discussion_version(slug: str):
     return jsonify(version=state.version, comments=state.comment_count), 200, headers
 
 
+@bp.get("/articles/<slug>/discussion/new")
+def discussion_new(slug: str):
+    """The comments newer than ``after`` (a comment id) that this viewer sees, oldest first,
+    at most ``threads.NEW_COMMENTS_LIMIT``, each rendered as on the page: what the page's
+    script inserts after the version it polls has changed.
+    ``{"comments": [{"id", "parent_id", "level", "html"}...], "version": N}``."""
+    article = articles.get_article(slug)
+    after = _comment_id_arg("after")
+    reader = current_actor()
+    config = settings()
+    found = threads.new_comments(article, reader, after)
+    cap = max(config.max_display_depth, 1)
+    # Replies shown flat at the deepest level name whom they answer: their parents' authors,
+    # loaded at once rather than one query per comment.
+    answered = threads.authors_of(c.parent_id for c in found if c.depth + 1 > cap)
+    template = current_app.jinja_env.get_template("discussion/_fragment.html")
+    # Rendered without the page's context processors (they would query per comment); the
+    # fragment needs only this context and the template globals.
+    context = {
+        "article": article,
+        "viewer": reader,
+        "settings": config,
+        "voted": community.voted_in(reader, article),
+        "can_pin": community.can_pin(reader, article),
+    }
+    comments = []
+    for comment in found:
+        node = cached.comment_node(comment, reader, config, answered)
+        comments.append(
+            {
+                "id": comment.id,
+                "parent_id": comment.parent_id,
+                "level": node.level,
+                "html": template.render(nodes=[node], **context),
+            }
+        )
+    headers = {"Cache-Control": "private, no-cache"}
+    return jsonify(comments=comments, version=article.discussion_version), 200, headers
+
+
+def _comment_id_arg(name: str) -> int:
+    """A comment id from the query string (0 when absent); 400 unless it is an integer the
+    database can hold."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return 0
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or int(raw) > MAX_DB_INT:
+        abort(400, f"{name} must be a comment number.")
+    return int(raw)
+
+
 @bp.get("/comments/<int:comment_id>/report")
 @login_required
 def report(comment_id: int):
@@ -395,6 +448,8 @@ def flag(comment_id: int):
     if not form.validate_on_submit():
         abort(400, "The report form was incomplete; please try again.")
     moderation.report_comment(current_actor(), comment, form.category.data, form.note.data or "")
+    if wants_json():  # the report form the script opens in place
+        return jsonify(message="Thank you. The moderators will take a look.")
     flash("Thank you. The moderators will take a look.", "success")
     return redirect(comment_url(comment))
 

@@ -558,6 +558,35 @@ def later_replies(root: Comment, after: Comment, limit: int) -> list[Comment]:
     )
 
 
+# The most comments one "new comments" request returns: the script asks again for the rest.
+NEW_COMMENTS_LIMIT = 100
+
+
+def new_comments(
+    article: Article, viewer: User | None, after: int, limit: int = NEW_COMMENTS_LIMIT
+) -> list[Comment]:
+    """Comments of ``article`` newer than the comment ``after`` (ids only grow) that
+    ``viewer`` sees by themselves, oldest first, at most ``limit``: what an open page's
+    script inserts when the discussion changed. One query, over the primary key's range (new
+    comments are the table's last rows); the SQL filter matches
+    ``shown_as`` so that the limit counts only comments the viewer gets, and ``shown_as``
+    stays the judge."""
+    seen = Comment.status.in_((CommentStatus.VISIBLE, CommentStatus.HIDDEN))
+    if permissions.is_moderator(viewer):
+        seen = Comment.status != CommentStatus.DELETED
+    elif viewer is not None and getattr(viewer, "is_authenticated", False):
+        own = and_(Comment.author_id == viewer.id, Comment.status != CommentStatus.DELETED)
+        seen = or_(seen, own)
+    rows = db.session.execute(
+        select(Comment)
+        .options(joinedload(Comment.author))
+        .where(Comment.article_id == article.id, Comment.id > after, seen)
+        .order_by(Comment.id)
+        .limit(max(limit, 0))
+    ).scalars()
+    return [comment for comment in rows if shown_as(comment, viewer) is not None]
+
+
 def build_tree(
     comments: list[Comment], root_order: list[int], viewer: User | None, max_depth: int
 ) -> list[Node]:

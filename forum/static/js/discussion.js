@@ -7,7 +7,10 @@
  *  - a character counter near the length limit (from the form's data-max-length);
  *  - drafts kept in localStorage until they are posted;
  *  - threads fold and unfold with a button that says how many replies it hides;
- *  - comments new since the reader's last visit are marked, with an "N new" jump link.
+ *  - comments new since the reader's last visit are marked, with an "N new" jump link;
+ *  - while the page is open, new comments are announced ("3 new comments · Show") and
+ *    inserted in place on request, without a reload (the version is polled while visible);
+ *  - "Show N more replies" of a long thread, and the report form, open in place.
  *
  * The CSP forbids inline scripts and styles: this file only adds elements, attributes and
  * classes (and the `hidden` attribute), never style attributes. User content is inserted
@@ -20,6 +23,8 @@
   var PREVIEW_DELAY_MS = 450;
   var DRAFT_DELAY_MS = 300;
   var COUNTER_SHOW_AT = 0.8; // show the counter from 80 % of the limit
+
+  var live = null; // the poller of new comments, once started
 
   function $(selector, root) {
     return (root || document).querySelector(selector);
@@ -512,53 +517,89 @@
         link.addEventListener("click", openInline);
       }
     });
+    if (document.getElementById("report-form")) {
+      $$(".action-report", li).forEach(function (link) {
+        if (!link.hasAttribute("aria-expanded")) {
+          link.setAttribute("aria-expanded", "false"); // opens the report form in place
+        }
+      });
+    }
   }
 
-  function insertComment(answer) {
-    var li = fromHTML(answer.html);
-    relativeTimes(li);
+  /* Whether a new thread belongs on this page of threads: the last page in the oldest
+   * and top sorts (a new thread has no votes yet), the first when newest come first. */
+  function newThreadsLandHere(section) {
+    var newestFirst = /\bsort=newest\b/.test(window.location.search);
+    return !$(newestFirst ? '.pager a[rel="prev"]' : '.pager a[rel="next"]', section);
+  }
+
+  /* Put ``li`` where ``answer`` ({parent_id, level, url}) belongs on this page: under its
+   * parent, or in the list of threads. Returns false when its place is not on this page.
+   * ``lastAfter`` (parent id -> li) keeps several flat replies to one parent in order. */
+  function placeComment(li, answer, lastAfter) {
     var section = discussionSection();
     if (answer.parent_id) {
       var parent = document.getElementById("c" + answer.parent_id);
       if (!parent) {
-        window.location.assign(answer.url);
-        return null;
+        return false;
       }
       if (answer.level > levelOf(parent)) {
         var replies = parent.querySelector(":scope > ol.replies");
         if (!replies) {
           replies = el("ol", { class: "replies" });
-          parent.appendChild(replies);
+          var more = parent.querySelector(":scope > .more-replies");
+          parent.insertBefore(replies, more || null);
         }
         replies.appendChild(li);
       } else {
         // Shown flat at the deepest level, right after the comment it answers.
-        parent.parentNode.insertBefore(li, parent.nextSibling);
-      }
-    } else {
-      if (pageOf(answer.url) !== pageOf(window.location.href)) {
-        window.location.assign(answer.url); // it belongs on another page of threads
-        return null;
-      }
-      var list = $("ol.threads", section);
-      if (!list) {
-        list = el("ol", { class: "threads", "aria-label": "Comments" });
-        var empty = $(".empty", section);
-        var anchor = empty || $(".pager", section) || $(".join", section);
-        var heading = document.getElementById("new-comment-heading");
-        section.insertBefore(list, anchor || heading || null);
-        if (empty) {
-          empty.remove();
+        var anchor = (lastAfter && lastAfter[answer.parent_id]) || parent;
+        anchor.parentNode.insertBefore(li, anchor.nextSibling);
+        if (lastAfter) {
+          lastAfter[answer.parent_id] = li;
         }
       }
-      var newestFirst = /\bsort=newest\b/.test(window.location.search);
-      list.insertBefore(li, newestFirst ? list.firstElementChild : null);
+      return true;
     }
+    if (answer.url ? pageOf(answer.url) !== pageOf(window.location.href) : !newThreadsLandHere(section)) {
+      return false; // it belongs on another page of threads
+    }
+    var list = $("ol.threads", section);
+    if (!list) {
+      list = el("ol", { class: "threads", "aria-label": "Comments" });
+      var empty = $(".empty", section);
+      var before = empty || $(".pager", section) || $(".join", section);
+      var heading = document.getElementById("new-comment-heading");
+      section.insertBefore(list, before || heading || null);
+      if (empty) {
+        empty.remove();
+      }
+    }
+    var newestFirst = /\bsort=newest\b/.test(window.location.search);
+    list.insertBefore(li, newestFirst ? list.firstElementChild : null);
+    return true;
+  }
+
+  /* What every comment the script adds gets: relative times, inline forms, the count. */
+  function settleComment(li) {
+    relativeTimes(li);
     if (/\bis-text\b/.test(li.className)) {
       bumpCount(1);
     }
     enhanceComment(li);
+  }
+
+  function insertComment(answer) {
+    var li = fromHTML(answer.html);
+    if (!placeComment(li, answer)) {
+      window.location.assign(answer.url);
+      return null;
+    }
+    settleComment(li);
     refreshToggles();
+    if (live) {
+      live.check(); // learn the new version now, so one's own comment isn't "new"
+    }
     return li;
   }
 
@@ -667,6 +708,7 @@
               var fresh = fromHTML(answer.html);
               var newCard = fresh.querySelector(".comment-card");
               li.replaceChild(newCard, li.querySelector(":scope > .comment-card"));
+              relativeTimes(newCard);
               enhanceComment(li);
               focusComment(li);
             } else {
@@ -815,6 +857,421 @@
     section.insertBefore(box, heading ? heading.nextSibling : section.firstChild);
   }
 
+  // --- new comments while the page is open ---------------------------------------------------
+
+  /* Poll the discussion's version (GET .../discussion/version, revalidated by its ETag: an
+   * unchanged discussion costs the server one small query and a 304) every few seconds
+   * while the tab is visible, and not at all while it is hidden (once more as soon as it is
+   * visible again). When the version moved, fetch the comments newer than the newest on
+   * the page and offer them: "3 new comments · Show". Show inserts them in place, keeping
+   * what the reader is looking at where it is, and any open form with its draft. */
+  function startLive(section) {
+    var versionUrl = section.getAttribute("data-version-url");
+    var newUrl = section.getAttribute("data-new-url");
+    if (!versionUrl || !newUrl || !window.fetch || document.hidden === undefined) {
+      return null;
+    }
+    var seconds = parseFloat(section.getAttribute("data-poll-seconds")) || 30;
+    var known = section.getAttribute("data-version");
+    // Every comment up to this id that the reader sees is on the page, or has no place on it.
+    var after = $$("li.comment[data-comment-id]", section).reduce(function (most, li) {
+      return Math.max(most, parseInt(li.getAttribute("data-comment-id"), 10) || 0);
+    }, 0);
+    // A long thread shows only its first replies: its later ones are not on the page but
+    // not new either, unless written after the page was (the server's clock, both).
+    var rendered = Date.parse(section.getAttribute("data-rendered")) || 0;
+    var pending = [];
+    var fetched = 0;
+    var timer = null;
+    var busy = false;
+    var again = false;
+    var title = document.title;
+
+    var status = el("div", { class: "live-status", role: "status", "aria-live": "polite" });
+    var heading = document.getElementById("discussion-heading");
+    section.insertBefore(status, heading ? heading.nextSibling : section.firstChild);
+
+    function getJSON(url) {
+      return window
+        .fetch(url, {
+          cache: "no-cache", // revalidate: the browser sends If-None-Match itself
+          credentials: "same-origin",
+          headers: { Accept: "application/json" },
+        })
+        .then(function (response) {
+          if (!response.ok || !isJSON(response)) {
+            throw new Error("status " + response.status);
+          }
+          return response.json();
+        });
+    }
+
+    function createdAt(answer) {
+      var match = /data-created="([^"]+)"/.exec(answer.html || "");
+      return match ? Date.parse(match[1]) : Infinity;
+    }
+
+    function onPage(answer) {
+      return !!document.getElementById("c" + answer.id);
+    }
+
+    function threadRoot(li) {
+      var above = li.parentElement && li.parentElement.closest("li.comment");
+      while (above) {
+        li = above;
+        above = li.parentElement && li.parentElement.closest("li.comment");
+      }
+      return li;
+    }
+
+    /* Whether a reply under ``parent`` (on the page) is news: not when its thread is cut
+     * short here ("Show N more replies") and it was written before the page was. */
+    function isNews(answer, parent) {
+      var cut = threadRoot(parent).querySelector(":scope > .more-replies");
+      return !cut || createdAt(answer) > rendered;
+    }
+
+    /* The answers that have a place on this page: a thread, or a reply whose parent is on
+     * the page or comes earlier among the new ones (they arrive oldest first). */
+    function placeable(answers) {
+      var coming = {};
+      return answers.filter(function (answer) {
+        if (onPage(answer)) {
+          return false;
+        }
+        var parent = answer.parent_id && document.getElementById("c" + answer.parent_id);
+        var ok = answer.parent_id
+          ? parent
+            ? isNews(answer, parent)
+            : !!coming[answer.parent_id]
+          : newThreadsLandHere(section);
+        if (ok) {
+          coming[answer.id] = true;
+        }
+        return ok;
+      });
+    }
+
+    var shownCount = 0;
+
+    function render() {
+      if (pending.length === shownCount) {
+        return; // the same news: not announced again
+      }
+      shownCount = pending.length;
+      status.textContent = "";
+      document.title = pending.length ? "(" + pending.length + ") " + title : title;
+      if (!pending.length) {
+        return;
+      }
+      status.appendChild(
+        document.createTextNode(plural(pending.length, "new comment", "new comments") + " · ")
+      );
+      var show = el("button", { type: "button", class: "link-button live-show" }, "Show");
+      show.addEventListener("click", showPending);
+      status.appendChild(show);
+    }
+
+    function fetchNew(version) {
+      return getJSON(newUrl + "?after=" + after).then(function (answer) {
+        var comments = answer.comments || [];
+        fetched = comments.length;
+        pending = placeable(comments);
+        if (!pending.length && comments.length) {
+          // Nothing to offer below this id (the reader's own, or elsewhere): move past it.
+          after = Math.max(after, comments[comments.length - 1].id);
+        }
+        known = String(answer.version !== undefined ? answer.version : version);
+        render();
+      });
+    }
+
+    function check() {
+      window.clearTimeout(timer);
+      timer = null;
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      relativeTimes(section); // "just now" grows older while the page is open
+      getJSON(versionUrl)
+        .then(function (state) {
+          if (String(state.version) === known) {
+            return null;
+          }
+          return fetchNew(state.version);
+        })
+        .catch(function () {
+          /* offline or a hiccup: try again at the next tick */
+        })
+        .then(function () {
+          busy = false;
+          if (again) {
+            again = false;
+            check();
+          } else {
+            schedule();
+          }
+        });
+    }
+
+    function schedule() {
+      window.clearTimeout(timer);
+      timer = document.hidden ? null : window.setTimeout(check, seconds * 1000);
+    }
+
+    /* The first comment card in view, and where it is: kept there after inserting. */
+    function viewAnchor() {
+      var cards = $$("article.comment-card", section);
+      for (var i = 0; i < cards.length; i++) {
+        var top = cards[i].getBoundingClientRect().top;
+        if (top >= 0) {
+          return { node: cards[i], top: top };
+        }
+      }
+      return null;
+    }
+
+    function showPending() {
+      var answers = placeable(pending);
+      var hadFocus = status.contains(document.activeElement);
+      var anchor = viewAnchor();
+      var lastAfter = {};
+      var first = null;
+      var full = fetched >= 100; // one answer holds at most 100
+      answers.forEach(function (answer) {
+        var li = fromHTML(answer.html);
+        if (!placeComment(li, answer, lastAfter)) {
+          return;
+        }
+        li.classList.add("is-new");
+        var meta = li.querySelector(":scope > .comment-card .comment-meta");
+        if (meta) {
+          meta.appendChild(el("span", { class: "badge badge-new" }, "New"));
+        }
+        settleComment(li);
+        first = first || li;
+      });
+      pending.forEach(function (answer) {
+        after = Math.max(after, answer.id);
+      });
+      refreshToggles();
+      if (anchor) {
+        // Comments inserted above what the reader looks at would push it down.
+        window.scrollBy(0, anchor.node.getBoundingClientRect().top - anchor.top);
+      }
+      pending = [];
+      render();
+      announce(plural(answers.length, "new comment", "new comments") + " shown.");
+      if (first && hadFocus) {
+        // The Show button is gone: keep keyboard users in the same place on the page.
+        var card = first.querySelector(".comment-card");
+        card.setAttribute("tabindex", "-1");
+        card.focus({ preventScroll: true });
+      }
+      if (full) {
+        check(); // there may be more than one answer holds
+      }
+    }
+
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) {
+        window.clearTimeout(timer); // a hidden tab costs the server nothing
+        timer = null;
+      } else {
+        check();
+      }
+    });
+    schedule();
+    return { check: check };
+  }
+
+  // --- "Show N more replies" in place --------------------------------------------------------
+
+  function showMoreReplies(event) {
+    var link = event.target.closest("a[data-more-replies]");
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey || event.button > 0) {
+      return;
+    }
+    event.preventDefault();
+    if (link.getAttribute("aria-busy") === "true") {
+      return;
+    }
+    var root = document.getElementById("c" + link.getAttribute("data-more-replies"));
+    var holder = link.closest(".more-replies");
+    if (!root || !holder || !window.fetch) {
+      window.location.assign(link.href);
+      return;
+    }
+    link.setAttribute("aria-busy", "true");
+    window
+      .fetch(link.href, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) {
+        if (!response.ok || !isJSON(response)) {
+          throw new Error("plain page");
+        }
+        return response.json();
+      })
+      .then(function (answer) {
+        var template = document.createElement("template");
+        template.innerHTML = answer.html || "";
+        var replies = root.querySelector(":scope > ol.replies");
+        if (!replies) {
+          replies = el("ol", { class: "replies" });
+          root.insertBefore(replies, holder);
+        }
+        var added = [];
+        Array.prototype.slice.call(template.content.children).forEach(function (li) {
+          if (li.matches("li.comment") && !document.getElementById(li.id)) {
+            replies.appendChild(li);
+            relativeTimes(li);
+            enhanceComment(li);
+            added.push(li);
+          }
+        });
+        if (answer.next) {
+          link.setAttribute("href", answer.next);
+          link.textContent = "Show more replies";
+          link.removeAttribute("aria-busy");
+        } else {
+          holder.remove();
+        }
+        refreshToggles();
+        announce(plural(added.length, "more reply", "more replies") + " shown.");
+        if (added.length) {
+          var card = added[0].querySelector(".comment-card");
+          card.setAttribute("tabindex", "-1");
+          card.focus();
+        }
+      })
+      .catch(function () {
+        window.location.assign(link.href);
+      });
+  }
+
+  // --- the report form, in place -------------------------------------------------------------
+
+  function setUpReports(section) {
+    var form = document.getElementById("report-form");
+    if (!form || !window.fetch || !window.FormData) {
+      return;
+    }
+    var home = form.parentNode;
+    var homeNext = form.nextSibling;
+    var opener = null;
+
+    function clearReportErrors() {
+      $$(".js-error", form).forEach(function (node) {
+        node.remove();
+      });
+    }
+
+    function close(restoreFocus) {
+      form.hidden = true;
+      clearReportErrors();
+      home.insertBefore(form, homeNext);
+      if (opener) {
+        opener.setAttribute("aria-expanded", "false");
+        opener.removeAttribute("aria-controls");
+        if (restoreFocus) {
+          opener.focus();
+        }
+      }
+      opener = null;
+    }
+
+    function open(link) {
+      var card = link.closest("article.comment-card");
+      if (!card) {
+        return false;
+      }
+      if (opener) {
+        close(false);
+      }
+      opener = link;
+      form.reset();
+      form.setAttribute("action", link.href.replace(/\/report(\?.*)?$/, "/flag"));
+      card.appendChild(form);
+      form.hidden = false;
+      link.setAttribute("aria-expanded", "true");
+      link.setAttribute("aria-controls", form.id);
+      form.querySelector("select").focus();
+      return true;
+    }
+
+    section.addEventListener("click", function (event) {
+      var link = event.target.closest("a.action-report");
+      if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey || event.button > 0) {
+        return;
+      }
+      if (link === opener) {
+        event.preventDefault();
+        close(true);
+      } else if (open(link)) {
+        event.preventDefault();
+      }
+    });
+
+    var cancel = form.querySelector("[data-report-cancel]");
+    if (cancel) {
+      cancel.addEventListener("click", function () {
+        close(true);
+      });
+    }
+    form.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        close(true);
+      }
+    });
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (form.getAttribute("aria-busy") === "true") {
+        return;
+      }
+      var link = opener;
+      var card = form.closest("article.comment-card");
+      form.setAttribute("aria-busy", "true");
+      postForm(form.action, new FormData(form))
+        .then(function (response) {
+          if (!isJSON(response)) {
+            throw new Error("not JSON");
+          }
+          return response.json().then(function (answer) {
+            if (!response.ok) {
+              var messages = errorsOf(answer, response.status);
+              var box = el("div", { class: "form-errors js-error", role: "alert" });
+              Object.keys(messages).forEach(function (name) {
+                messages[name].forEach(function (text) {
+                  box.appendChild(el("p", { class: "error" }, text));
+                });
+              });
+              clearReportErrors();
+              form.insertBefore(box, form.firstElementChild);
+              form.querySelector("select").focus();
+              return;
+            }
+            close(false);
+            var done = el("p", { class: "notice report-sent", role: "status" }, answer.message);
+            card.appendChild(done);
+            if (link) {
+              link.remove(); // one report per reader per comment
+            }
+            done.setAttribute("tabindex", "-1");
+            done.focus();
+          });
+        })
+        .catch(function () {
+          HTMLFormElement.prototype.submit.call(form); // let the plain form say what happened
+        })
+        .then(function () {
+          form.removeAttribute("aria-busy");
+        });
+    });
+  }
+
   // --- relative times -------------------------------------------------------------------------
 
   var TIME_UNITS = [
@@ -864,6 +1321,9 @@
       relativeTimes(section);
       $$("li.comment").forEach(enhanceComment);
       markNew(section);
+      section.addEventListener("click", showMoreReplies);
+      setUpReports(section);
+      live = startLive(section);
       revealHash();
       window.addEventListener("hashchange", revealHash);
       var main = $("form.comment-form", section);
