@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import cli, errors, page_cache, security, templating
+from forum import anonymous_pages, cli, errors, page_cache, security, templating
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
@@ -55,6 +55,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     _resolve_config(app)
 
+    # Anonymous article pages are answered from the page cache before Flask runs.
+    anonymous_pages.install(app)
     if app.config["TRUSTED_PROXIES"]:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

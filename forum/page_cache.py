@@ -106,6 +106,11 @@ class PageCache:
         self.fingerprint = fingerprint
         self.ttl = ttl
 
+    def etag(self, article_id: int, version: int, sort: str, page: int) -> str:
+        """The entity tag (unquoted) of an anonymous reader's article page: what changes
+        its bytes."""
+        return f"d{article_id}-{version}-{sort}-{page}-{self.fingerprint}"
+
     def key(self, *parts: object) -> str:
         return "forum:page:" + ":".join(str(part) for part in (*parts, self.fingerprint))
 

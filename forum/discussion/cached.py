@@ -83,8 +83,7 @@ def cache_key(article_id: int, version: int, kind: str, sort: threads.Sort, page
 
 def anonymous_etag(article_id: int, version: int, sort: threads.Sort, page: int) -> str:
     """The anonymous page's entity tag (unquoted): what changes its bytes."""
-    fingerprint = page_cache().fingerprint
-    return f"d{article_id}-{version}-{sort.value}-{page}-{fingerprint}"
+    return page_cache().etag(article_id, version, sort.value, page)
 
 
 def anonymous_cacheable() -> bool:

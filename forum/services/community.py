@@ -1,6 +1,6 @@
 """Helpful votes, pinned comments and following discussions."""
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, union, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -179,15 +179,18 @@ def unfollow(user: User, article: Article) -> None:
 
 def own_and_voted_comments(user: User, article: Article) -> list[tuple[Comment, bool]]:
     """The comments under ``article`` that ``user`` wrote or voted for, each with whether they
-    voted for it (one query): what makes their page differ from everyone else's."""
+    voted for it (one query, through the author and voter indexes, whatever the size of the
+    discussion): what makes their page differ from everyone else's."""
+    voted_here = (
+        select(Vote.comment_id)
+        .join(Comment, Comment.id == Vote.comment_id)
+        .where(Vote.user_id == user.id, Comment.article_id == article.id)
+    )
+    own = select(Comment.id).where(Comment.author_id == user.id, Comment.article_id == article.id)
     rows = db.session.execute(
-        select(Comment, Vote.id.is_not(None))
-        .outerjoin(Vote, and_(Vote.comment_id == Comment.id, Vote.user_id == user.id))
+        select(Comment, Comment.id.in_(voted_here))
         .options(joinedload(Comment.author))
-        .where(
-            Comment.article_id == article.id,
-            or_(Comment.author_id == user.id, Vote.id.is_not(None)),
-        )
+        .where(Comment.id.in_(union(own, voted_here)))
     ).all()
     return [(comment, bool(voted)) for comment, voted in rows]
 

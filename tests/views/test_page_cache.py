@@ -349,3 +349,52 @@ def test_stored_counts_match_a_recount_after_every_event(app, world):
     db.session.commit()
     db.session.expire_all()
     assert (world.article.comment_count, world.article.thread_count) == stored
+
+
+# --- the middleware in front of the app -----------------------------------------------------
+
+
+def test_repeat_anonymous_requests_are_answered_before_flask_runs(app, world):
+    from flask import request_started
+
+    reached: list[str] = []
+
+    def count(sender, **extra):
+        reached.append("flask")
+
+    request_started.connect(count, app)
+    try:
+        client = anonymous(app)
+        first = page(client)  # rendered by the app, kept by the middleware
+        assert reached == ["flask"]
+        second = page(client)
+        again = client.get(
+            "/articles/the-article", headers={"If-None-Match": first.headers["ETag"]}
+        )
+        assert reached == ["flask"], "the repeat requests reached Flask"
+    finally:
+        request_started.disconnect(count, app)
+    assert second.get_data() == first.get_data()
+    assert dict(second.headers) == dict(first.headers)
+    assert again.status_code == 304
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize(
+    "query", ["?sort=bogus", "?page=0", "?page=99999999999", "?utm_source=x", "?sort=top&x=1"]
+)
+def test_unusual_queries_go_to_the_app(app, world, query):
+    from flask import request_started
+
+    reached: list[str] = []
+    request_started.connect(lambda sender, **extra: reached.append("flask"), app, weak=False)
+    for _ in range(2):
+        anonymous(app).get(f"/articles/the-article{query}")
+    assert len(reached) == 2
+
+
+def test_a_session_cookie_always_goes_to_the_app(app, world):
+    client = as_user(app, world.bob)
+    page(anonymous(app))
+    assert "Log out" in page(client).get_data(as_text=True)
