@@ -91,7 +91,7 @@ class AnonymousPages:
         for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
             if name == "sort" and value in _SORTS:
                 sort = value
-            elif name == "page" and value.isascii() and value.isdigit():
+            elif name == "page" and value.isascii() and value.isdigit() and len(value) <= 10:
                 page = int(value)
                 if not 1 <= page <= _PAGE_MAX:
                     return None

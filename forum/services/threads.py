@@ -180,8 +180,22 @@ def post_comment(
         community.add_follow(author, article)  # replying follows the discussion
     if notify:
         notifications.notify_new_comment(comment, rendered.mentioned)
-    db.session.commit()
+    _commit_keeping_loaded()
     return comment
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit without expiring what the session holds: the caller goes on with the comment
+    it just wrote, its thread and its article (the redirect to the new comment needs them),
+    and reloading each, one query apiece, was most of a post's work after its commit. What
+    the flush hook changed in SQL it has expired itself."""
+    session = db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def render_body(body: str) -> str:
