@@ -3,7 +3,6 @@ data in the tables, on SQLite and on PostgreSQL."""
 
 import logging
 import os
-import secrets
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +14,7 @@ from forum import create_app
 from forum.extensions import db
 from forum.models import Comment
 from tests.conftest import base_config, make_article, make_series, make_user
+from tests.servers import fresh_postgres_database
 
 POSTGRES_URL = os.environ.get("FORUM_TEST_DATABASE_URL")
 
@@ -45,24 +45,8 @@ def postgres_url():
     """A fresh PostgreSQL database of its own on the test server, dropped afterwards."""
     if not POSTGRES_URL:
         pytest.skip("FORUM_TEST_DATABASE_URL is not set: no PostgreSQL server to migrate")
-    import psycopg
-
-    server = sa.engine.make_url(POSTGRES_URL)
-    name = f"forum_migr_{secrets.token_hex(6)}"
-    admin = psycopg.connect(
-        host=server.host,
-        port=server.port,
-        user=server.username,
-        password=server.password,
-        dbname="postgres",
-        autocommit=True,
-    )
-    admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()
+    with fresh_postgres_database(POSTGRES_URL) as url:
+        yield url
 
 
 def table_names() -> set[str]:

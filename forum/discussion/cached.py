@@ -23,6 +23,7 @@ from flask import current_app, g, render_template, request, session
 from markupsafe import Markup
 
 from forum.models import Article, Comment, CommentStatus, Role, User
+from forum.models.users import RoleQuestions
 from forum.page_cache import page_cache
 from forum.services import community, permissions, threads
 
@@ -31,7 +32,7 @@ TOKEN_PLACEHOLDER = "\x00forum-csrf\x00"  # noqa: S105 - a marker, not a secret
 
 
 @dataclass(frozen=True)
-class TypicalViewer:
+class TypicalViewer(RoleQuestions):
     """A logged-in member who wrote none of the comments and voted for none: the viewer a
     shared rendering is made for. Answers the questions the permission predicates ask."""
 
@@ -39,14 +40,6 @@ class TypicalViewer:
     id: int = 0
     is_authenticated: bool = True
     suspended_indefinitely: bool = False
-
-    @property
-    def is_moderator(self) -> bool:
-        return self.role in (Role.MODERATOR, Role.ADMIN)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
 
     def is_suspended(self, now=None) -> bool:
         return False

@@ -34,7 +34,23 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class User(UserMixin, db.Model):
+class RoleQuestions:
+    """What a role allows, asked of anything with a ``role``: accounts, and the typical
+    viewer that shared page renderings are made for (forum/discussion/cached.py)."""
+
+    role: Role
+
+    @property
+    def is_moderator(self) -> bool:
+        """Moderators and admins: the one definition (``permissions.is_moderator`` asks it)."""
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+class User(RoleQuestions, UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,15 +102,6 @@ class User(UserMixin, db.Model):
         if self.deleted_at is not None:
             return "[deleted user]"
         return self.display_name or self.username
-
-    @property
-    def is_moderator(self) -> bool:
-        """Moderators and admins: the one definition (``permissions.is_moderator`` asks it)."""
-        return self.role in (Role.MODERATOR, Role.ADMIN)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
 
     @property
     def wants_notification_email(self) -> bool:
