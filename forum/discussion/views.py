@@ -11,12 +11,14 @@ from flask import (
     current_app,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy.exc import DBAPIError
 
 from forum import background
 from forum.auth.current import current_actor
@@ -28,8 +30,14 @@ from forum.discussion.page import (
     render_comment_fragment,
     settings,
 )
-from forum.errors import render_refusal, wants_json
-from forum.extensions import limiter
+from forum.errors import (
+    RETRY_AFTER_SECONDS,
+    forget_failed_session,
+    is_database_outage,
+    render_refusal,
+    wants_json,
+)
+from forum.extensions import db, limiter
 from forum.forms_support import apply_refusal
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
@@ -46,6 +54,7 @@ from forum.services import (
 from forum.services.errors import DomainError, NotAllowed
 from forum.services.sanitize import render_markdown
 from forum.services.text import strip_control_characters
+from forum.sqlite import reads_first
 
 bp = Blueprint("discussion", __name__)
 
@@ -137,6 +146,7 @@ def _spam_check(form: CommentForm) -> None:
 
 
 @bp.post("/articles/<slug>/comments")
+@reads_first  # the write lock is taken only around the insert (threads.post_comment)
 @login_required
 # One budget for comments and replies alike: alternating them mustn't double the rate.
 @limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key)
@@ -154,6 +164,7 @@ def post(slug: str):
 
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
+@reads_first
 @login_required
 @limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key, methods=["POST"])
 def reply(comment_id: int):
@@ -212,6 +223,7 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
             parent_id=parent.id if parent else None,
             settings=settings(),
             notify=not later,
+            idempotency_key=form.idempotency_key.data,
         )
         if later and comment.is_visible:
             # Replies, mentions and followers are told after the response: a discussion
@@ -220,6 +232,10 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
     except NotAllowed as exc:
         apply_refusal(form, exc, default_field="body")
         return again(400)
+    except DBAPIError as exc:
+        if not is_database_outage(exc):
+            raise
+        return _busy(again, form)
     message = (
         "Your comment is posted." if comment.is_visible else "Your comment is waiting for review."
     )
@@ -229,7 +245,28 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
     return redirect(comment_url(comment))
 
 
+BUSY_MESSAGE = (
+    "The site is very busy and your comment wasn't saved yet. Your text is below: "
+    "please send it again in a few seconds."
+)
+
+
+def _busy(again, form: CommentForm):
+    """The write lock (or the database) wasn't there in time: 503 with Retry-After, and the
+    form again with the reader's text, so nothing they wrote is lost. The form carries the
+    same idempotency key, so sending it again can't store the comment twice."""
+    try:
+        db.session.rollback()
+    except DBAPIError:
+        forget_failed_session()
+    form.form_errors.append(BUSY_MESSAGE)
+    response = make_response(again(503))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 @bp.post("/comments/preview")
+@reads_first  # changes nothing: Markdown rendering must not hold the write lock
 @login_required
 @limiter.limit(PREVIEW_LIMIT, key_func=_account_key)
 def preview():
@@ -257,6 +294,7 @@ def permalink(comment_id: int):
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@reads_first  # the write lock is taken only around the update (threads.edit_comment)
 @login_required
 def edit(comment_id: int):
     comment = load_comment(comment_id)

@@ -30,6 +30,7 @@ from forum.models import (
 from forum.models.users import INDEFINITE
 from forum.services import mentions, notifications, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
+from forum.services.locking import commit_once, lock
 from forum.services.pages import Page, check_page, paginate
 
 
@@ -61,6 +62,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
     """Hide a visible comment for a preset reason; open reports on it are marked actioned."""
     _require_moderator(actor)
     category = parse_reason(reason)
+    lock(comment)  # two moderators at once: the second sees the first one's hide
     if comment.status is CommentStatus.HIDDEN:
         raise Conflict("That comment is already hidden.")
     if not comment.is_visible:
@@ -87,6 +89,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
 
 def unhide_comment(actor: User, comment: Comment, note: str = "") -> Comment:
     _require_moderator(actor)
+    lock(comment)
     if comment.status is not CommentStatus.HIDDEN:
         raise Conflict("That comment isn't hidden.")
     _restore(actor, comment, ModAction.UNHIDE, note)
@@ -130,7 +133,8 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
         comment=comment, reporter=reporter, category=reason, note=(note or "").strip()[:500]
     )
     db.session.add(report)
-    db.session.commit()
+    # A double-click: the unique (comment, reporter) refuses the second insert.
+    commit_once(lambda: Conflict("You have already reported this comment. Thank you."))
     return report
 
 
@@ -367,7 +371,11 @@ def appeal(author: User, comment: Comment, message: str) -> Appeal:
         raise Conflict("This comment has already been appealed; each comment can be appealed once.")
     item = Appeal(comment=comment, author=author, message=message)
     db.session.add(item)
-    db.session.commit()
+    commit_once(
+        lambda: Conflict(
+            "This comment has already been appealed; each comment can be appealed once."
+        )
+    )
     return item
 
 
