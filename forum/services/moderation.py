@@ -141,6 +141,7 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
 def dismiss_reports(actor: User, comment: Comment, note: str = "") -> int:
     """Close the open reports on a comment, leaving it as it is."""
     _require_moderator(actor)
+    lock(comment)  # the state below is read again, and held until the commit
     closed = _resolve_reports(comment, actor, ReportStatus.DISMISSED, utcnow())
     if not closed:
         raise Conflict("There are no open reports on that comment.")
@@ -304,6 +305,7 @@ def pending_comments(limit: int = 50) -> list[Comment]:
 
 def approve_comment(actor: User, comment: Comment) -> Comment:
     _require_moderator(actor)
+    lock(comment)  # the state below is read again, and held until the commit
     if comment.status is not CommentStatus.PENDING:
         raise Conflict("That comment isn't waiting for review.")
     comment.status = CommentStatus.VISIBLE
@@ -324,6 +326,7 @@ def approve_comment(actor: User, comment: Comment) -> Comment:
 
 def reject_comment(actor: User, comment: Comment, reason: str, note: str = "") -> Comment:
     _require_moderator(actor)
+    lock(comment)  # the state below is read again, and held until the commit
     category = parse_reason(reason)
     if comment.status is not CommentStatus.PENDING:
         raise Conflict("That comment isn't waiting for review.")
@@ -345,6 +348,7 @@ def reject_comment(actor: User, comment: Comment, reason: str, note: str = "") -
 
 def grant_trust(actor: User, target: User) -> User:
     _require_moderator(actor)
+    lock(target)  # the state below is read again, and held until the commit
     if target.trusted:
         raise Conflict(f"{target.username} is already trusted.")
     target.trusted = True
@@ -404,6 +408,7 @@ def open_appeals(limit: int = 50) -> list[Appeal]:
 def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> Appeal:
     """Grant (the comment is shown again) or deny an appeal; either way it's logged."""
     _require_moderator(actor)
+    lock(item)  # the state below is read again, and held until the commit
     if item.status is not AppealStatus.OPEN:
         raise Conflict("That appeal has already been decided.")
     item.status = AppealStatus.GRANTED if grant else AppealStatus.DENIED
@@ -430,6 +435,7 @@ def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> App
 
 def lock_article(actor: User, article: Article, reason: str = "") -> Article:
     _require_moderator(actor)
+    lock(article)  # the state below is read again, and held until the commit
     if article.discussion_locked:
         raise Conflict("That discussion is already locked.")
     article.discussion_locked = True
@@ -441,6 +447,7 @@ def lock_article(actor: User, article: Article, reason: str = "") -> Article:
 
 def unlock_article(actor: User, article: Article, reason: str = "") -> Article:
     _require_moderator(actor)
+    lock(article)  # the state below is read again, and held until the commit
     if not article.discussion_locked:
         raise Conflict("That discussion isn't locked.")
     article.discussion_locked = False
@@ -475,6 +482,7 @@ def suspend_user(actor: User, target: User, days: int | None, reason: str) -> Us
 
 def unsuspend_user(actor: User, target: User, reason: str = "") -> User:
     _require_moderator(actor)
+    lock(target)  # the state below is read again, and held until the commit
     if not permissions.can_suspend(actor, target):
         raise Forbidden("You can't change that account.")
     if not target.is_suspended():
@@ -494,6 +502,7 @@ def change_role(actor: User | None, target: User, role: str) -> User:
         raise NotAllowed(f"Unknown role {role!r}; choose one of {choices}.", field="role") from None
     if actor is not None and not permissions.can_change_role(actor, target):
         raise Forbidden("Only an admin can change someone else's role.")
+    lock(target)
     if target.role is new_role:
         raise Conflict(f"{target.username} is already {new_role.value}.")
     old = target.role
