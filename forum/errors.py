@@ -11,7 +11,7 @@ by itself when the database is back."""
 
 import contextlib
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from flask_login import AnonymousUserMixin
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import (
@@ -157,3 +157,24 @@ def unavailable_response():
     return render_error(
         ServiceUnavailable(UNAVAILABLE_DESCRIPTION, retry_after=RETRY_AFTER_SECONDS)
     )
+
+
+BUSY_MESSAGE = (
+    "The site is very busy and your text wasn't saved yet. It is below: please send it "
+    "again in a few seconds."
+)
+
+
+def answer_busy(again, form):
+    """A form's write found the database busy or away (SQLite's write lock not granted within
+    the busy timeout): 503 with Retry-After, and ``again(503)`` shows the form with the
+    reader's text and this error, so nothing they wrote is lost (a comment form keeps its
+    idempotency key, so sending it again can't store it twice)."""
+    try:
+        db.session.rollback()
+    except sa_exc.DBAPIError:
+        forget_failed_session()
+    form.form_errors.append(BUSY_MESSAGE)
+    response = make_response(again(503))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

@@ -136,3 +136,24 @@ def test_markdown_is_rendered_before_the_write_lock_is_taken(site, monkeypatch):
     edited = client.post(f"/comments/{comment_id}/edit", data={"body": "second"})
     assert edited.status_code == 302
     assert seen == ["free", "free"]
+
+
+def test_an_edit_that_cannot_get_the_lock_answers_503_and_keeps_the_text(site):
+    app, client, path = site
+    assert client.post("/articles/locked/comments", data={"body": "first"}).status_code == 302
+    with app.app_context():
+        comment_id = db.session.scalar(select(Comment.id))
+        db.session.remove()
+    url = f"/comments/{comment_id}/edit"
+    with outside_write_lock(path):
+        response = client.post(url, data={"body": "my better wording"})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert "my better wording" in response.get_data(as_text=True)
+        as_json = client.post(
+            url, data={"body": "my better wording"}, headers={"Accept": "application/json"}
+        )
+        assert as_json.status_code == 503
+        assert as_json.headers["Retry-After"]
+        assert as_json.json["errors"]["form"]
+    assert client.post(url, data={"body": "my better wording"}).status_code == 302

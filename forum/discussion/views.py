@@ -11,7 +11,6 @@ from flask import (
     current_app,
     flash,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -30,14 +29,8 @@ from forum.discussion.page import (
     render_comment_fragment,
     settings,
 )
-from forum.errors import (
-    RETRY_AFTER_SECONDS,
-    forget_failed_session,
-    is_database_outage,
-    render_refusal,
-    wants_json,
-)
-from forum.extensions import db, limiter
+from forum.errors import answer_busy, is_database_outage, render_refusal, wants_json
+from forum.extensions import limiter
 from forum.forms_support import apply_refusal
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
@@ -235,7 +228,7 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
     except DBAPIError as exc:
         if not is_database_outage(exc):
             raise
-        return _busy(again, form)
+        return answer_busy(again, form)
     message = (
         "Your comment is posted." if comment.is_visible else "Your comment is waiting for review."
     )
@@ -243,26 +236,6 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
         return comment_json(comment, message, 201)
     flash(message, "success")
     return redirect(comment_url(comment))
-
-
-BUSY_MESSAGE = (
-    "The site is very busy and your comment wasn't saved yet. Your text is below: "
-    "please send it again in a few seconds."
-)
-
-
-def _busy(again, form: CommentForm):
-    """The write lock (or the database) wasn't there in time: 503 with Retry-After, and the
-    form again with the reader's text, so nothing they wrote is lost. The form carries the
-    same idempotency key, so sending it again can't store the comment twice."""
-    try:
-        db.session.rollback()
-    except DBAPIError:
-        forget_failed_session()
-    form.form_errors.append(BUSY_MESSAGE)
-    response = make_response(again(503))
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
 
 
 @bp.post("/comments/preview")
@@ -315,6 +288,10 @@ def edit(comment_id: int):
             except NotAllowed as exc:
                 apply_refusal(form, exc, default_field="body")
                 status = 400
+            except DBAPIError as exc:
+                if not is_database_outage(exc):
+                    raise
+                return answer_busy(lambda code: _edit_again(comment, form, code), form)
             else:
                 if wants_json():
                     return comment_json(comment, "Your changes are saved.")
@@ -326,6 +303,13 @@ def edit(comment_id: int):
             if preview_html is not None:
                 return jsonify(html=preview_html)
             return form_errors_json(form, status)
+    return _edit_again(comment, form, status, preview_html)
+
+
+def _edit_again(comment: Comment, form: EditForm, status: int, preview_html: str | None = None):
+    """The edit form with the reader's text (and its errors or preview)."""
+    if wants_json() and status >= 400:
+        return form_errors_json(form, status)
     return (
         render_template(
             "discussion/edit.html",
