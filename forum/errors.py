@@ -11,8 +11,7 @@ by itself when the database is back."""
 
 import contextlib
 
-from flask import Flask, g, jsonify, make_response, render_template, request
-from flask_login import AnonymousUserMixin
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import (
     HTTPException,
@@ -66,7 +65,7 @@ def forget_failed_session() -> None:
         db.session.remove()
     # The logged-in user is an expired ORM object now: loading any attribute would query.
     # The outage page is rendered as for a visitor (nothing personal, nothing to load).
-    g._login_user = AnonymousUserMixin()
+    g._login_user = current_app.login_manager.anonymous_user()
 
 
 def database_down() -> bool:
@@ -139,7 +138,9 @@ def register(app: Flask) -> None:
 def unavailable_response():
     """The 503 answer to a database outage, as a page or JSON, without the database."""
     forget_failed_session()
-    if wants_json():
+    accept = request.accept_mimetypes
+    wants_problem = accept["application/problem+json"] > accept["text/html"]
+    if wants_problem or wants_json():
         # RFC 9457 problem details, with the keys of the app's other JSON errors beside them.
         title = FRIENDLY_TITLES[503]
         body = jsonify(
@@ -150,7 +151,10 @@ def unavailable_response():
             error=title,
             message=UNAVAILABLE_DESCRIPTION,
         )
-        body.content_type = "application/problem+json"
+        # Served as problem+json to clients that ask for it; as plain JSON (same body) to
+        # those that ask for application/json only, such as the page's script.
+        if wants_problem:
+            body.content_type = "application/problem+json"
         body.status_code = 503
         body.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return body

@@ -90,6 +90,7 @@ def assert_unavailable(response, *, json: bool = False) -> None:
         assert header in response.headers, header
     if json:
         assert response.content_type == "application/problem+json"
+        assert response.json["detail"]
         assert response.json["status"] == 503
         assert response.json["title"]
     else:
@@ -120,8 +121,13 @@ def _check_down(slug, anonymous, member) -> None:
         for page in PAGES:
             assert_unavailable(client.get(page.format(slug=slug)))
         assert_unavailable(
-            client.get(f"/articles/{slug}", headers={"Accept": "application/json"}), json=True
+            client.get(f"/articles/{slug}", headers={"Accept": "application/problem+json"}),
+            json=True,
         )
+        as_json = client.get(f"/articles/{slug}", headers={"Accept": "application/json"})
+        assert as_json.status_code == 503 and as_json.headers["Retry-After"]
+        assert as_json.content_type == "application/json"  # what the page's script reads
+        assert as_json.json["message"] and as_json.json["status"] == 503
 
 
 def _check_up(slug, anonymous, member) -> None:
@@ -201,7 +207,7 @@ def test_error_page_helpers_do_not_query_after_a_database_error(app, client, mon
     assert "helper" in client.get("/").get_data(as_text=True)
 
     assert_unavailable(client.get("/_test/broken"))
-    response = client.get("/_test/broken", headers={"Accept": "application/json"})
+    response = client.get("/_test/broken", headers={"Accept": "application/problem+json"})
     assert_unavailable(response, json=True)
 
 
