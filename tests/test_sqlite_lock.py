@@ -157,3 +157,22 @@ def test_an_edit_that_cannot_get_the_lock_answers_503_and_keeps_the_text(site):
         assert as_json.headers["Retry-After"]
         assert as_json.json["errors"]["form"]
     assert client.post(url, data={"body": "my better wording"}).status_code == 302
+
+
+def test_any_other_write_that_cannot_get_the_lock_answers_503(site):
+    """Votes, reports, moderation: the site's own 503 page with Retry-After, not a 500."""
+    app, client, path = site
+    assert client.post("/articles/locked/comments", data={"body": "first"}).status_code == 302
+    with app.app_context():
+        comment_id = db.session.scalar(select(Comment.id))
+        db.session.remove()
+    voter = app.test_client()
+    with app.app_context():
+        login(voter, make_user("voter"))
+        db.session.remove()
+    with outside_write_lock(path):
+        response = voter.post(f"/comments/{comment_id}/vote")
+        assert response.status_code == 503
+        assert int(response.headers["Retry-After"]) > 0
+        assert "Content-Security-Policy" in response.headers
+    assert voter.post(f"/comments/{comment_id}/vote").status_code == 302
