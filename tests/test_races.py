@@ -228,3 +228,28 @@ def test_a_double_appeal_stores_one_and_answers_already_done(racing_app):
     assert sum(isinstance(r, Appeal) for r in results) == 1, results
     assert all(isinstance(r, Appeal | Conflict) for r in results), results
     assert scalar(app, select(func.count(Appeal.id))) == 1
+
+
+def test_two_replies_at_once_by_one_reader_are_both_stored(racing_app):
+    """Replying follows the discussion (one follow per reader and article): replies at once
+    by one reader are all stored. (They queue on the article's row, whose version each
+    new comment bumps, so the second finds the first one's follow.)"""
+    app = racing_app
+    ids = _setup(app)
+
+    def prepare(i):
+        reader = db.session.get(User, ids["reader"])
+        parent = db.session.get(Comment, ids["comment"])
+        return reader, parent, f"Reply number {i}"
+
+    results = race(
+        app,
+        4,
+        prepare,
+        lambda reader, parent, body: threads.post_comment(
+            reader, parent.article, body, parent_id=parent.id
+        ),
+    )
+    assert all(isinstance(r, Comment) for r in results), results
+    replies = select(func.count(Comment.id)).where(Comment.parent_id == ids["comment"])
+    assert scalar(app, replies) == 4
