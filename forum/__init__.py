@@ -82,7 +82,11 @@ def _resolve_config(app: Flask) -> None:
     )
     app.config.setdefault("SQLALCHEMY_DATABASE_URI", url)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        # Pre-ping: a connection cut while the database was away is replaced at checkout,
+        # so the site heals by itself when it is back. Kept when other options are set.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     app.config["PERMANENT_SESSION_LIFETIME"] = session_lifetime(
         app.config["SESSION_LIFETIME_HOURS"]
     )
@@ -119,9 +123,12 @@ def _instance_secret_key(instance: Path) -> str:
 def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
-        configure_sqlite_engine(db.engine)  # no connection is made here
+        # No connection is made here.
+        configure_sqlite_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
     # Registered before any blueprint hook, so it runs before the first query of a request.
-    app.before_request(lambda: mark_request_intent(request.method))
+    app.before_request(
+        lambda: mark_request_intent(request.method, app.view_functions.get(request.endpoint))
+    )
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)

@@ -10,6 +10,9 @@ class DefaultConfig:
     # None means "an SQLite file in the instance folder", resolved by the factory.
     DATABASE_URL: str | None = None
     REDIS_URL: str | None = None
+    # SQLite only: how long a write waits for the database's one write lock before the
+    # request answers 503 (Retry-After) instead.
+    SQLITE_BUSY_TIMEOUT_MS = 5000
     # Rendered discussion pages: in Redis when REDIS_URL is set (shared by every worker and
     # machine), else in each process, up to this many megabytes.
     PAGE_CACHE_MAX_MB = 64

@@ -1,10 +1,26 @@
 """Error pages in the site's layout, or JSON errors for clients that ask for JSON.
 
-Nothing from the exception (no traceback, no class name, no version) reaches the response."""
+Nothing from the exception (no traceback, no class name, no version) reaches the response.
 
-from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError, default_exceptions
+A database outage (the server gone, a connection cut, SQLite's write lock not granted within
+its budget) is not a bug: it answers 503 with Retry-After, and its page is rendered without
+the database. The failed session is rolled back and removed first, and ``g.database_down``
+tells the template helpers (unread counts, the moderation queue, the logged-in user) not to
+query; the next request starts on a fresh connection (pool pre-ping), so the site heals
+by itself when the database is back."""
 
+import contextlib
+
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from sqlalchemy import exc as sa_exc
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    ServiceUnavailable,
+    default_exceptions,
+)
+
+from forum.extensions import db
 from forum.services.errors import DomainError
 
 FRIENDLY_TITLES = {
@@ -16,7 +32,45 @@ FRIENDLY_TITLES = {
     413: "That was too large",
     429: "Too many requests",
     500: "Something went wrong on our side",
+    503: "The site is busy or down for a moment",
 }
+
+# Seconds a client should wait before trying again after a 503.
+RETRY_AFTER_SECONDS = 5
+
+UNAVAILABLE_DESCRIPTION = (
+    "We can't reach our database just now. Nothing you sent was lost on our side: "
+    "please try again in a few seconds."
+)
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """Whether ``error`` means the database can't be used right now (rather than a bug):
+    connection refused or cut, a lock not granted in time, a session left unusable by one."""
+    if isinstance(error, sa_exc.PendingRollbackError | sa_exc.TimeoutError):
+        return True  # a failed flush earlier in the request; a pool with no connection free
+    if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+        return True  # the server is gone, the connection broke, "database is locked"
+    return isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated
+
+
+def forget_failed_session() -> None:
+    """Roll back and drop the request's session, whatever state the failure left it in, and
+    mark the request so nothing rendered after this queries the database again."""
+    g.database_down = True
+    # The connection may be gone already, with nothing left to roll back: that is fine.
+    with contextlib.suppress(sa_exc.SQLAlchemyError):
+        db.session.rollback()
+    with contextlib.suppress(sa_exc.SQLAlchemyError):
+        db.session.remove()
+    # The logged-in user is an expired ORM object now: loading any attribute would query.
+    # The outage page is rendered as for a visitor (nothing personal, nothing to load).
+    g._login_user = current_app.login_manager.anonymous_user()
+
+
+def database_down() -> bool:
+    """True while rendering the answer to a database outage: template helpers don't query."""
+    return bool(g.get("database_down"))
 
 
 def wants_json() -> bool:
@@ -69,5 +123,62 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if is_database_outage(error):
+            return database_unavailable(error)
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(InternalServerError())
+
+    def database_unavailable(error: Exception):
+        app.logger.warning(
+            "Database unavailable on %s %s: %s", request.method, request.path, type(error).__name__
+        )
+        return unavailable_response()
+
+
+def unavailable_response():
+    """The 503 answer to a database outage, as a page or JSON, without the database."""
+    forget_failed_session()
+    accept = request.accept_mimetypes
+    wants_problem = accept["application/problem+json"] > accept["text/html"]
+    if wants_problem or wants_json():
+        # RFC 9457 problem details, with the keys of the app's other JSON errors beside them.
+        title = FRIENDLY_TITLES[503]
+        body = jsonify(
+            type="about:blank",
+            title=title,
+            status=503,
+            detail=UNAVAILABLE_DESCRIPTION,
+            error=title,
+            message=UNAVAILABLE_DESCRIPTION,
+        )
+        # Served as problem+json to clients that ask for it; as plain JSON (same body) to
+        # those that ask for application/json only, such as the page's script.
+        if wants_problem:
+            body.content_type = "application/problem+json"
+        body.status_code = 503
+        body.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return body
+    return render_error(
+        ServiceUnavailable(UNAVAILABLE_DESCRIPTION, retry_after=RETRY_AFTER_SECONDS)
+    )
+
+
+BUSY_MESSAGE = (
+    "The site is very busy and your text wasn't saved yet. It is below: please send it "
+    "again in a few seconds."
+)
+
+
+def answer_busy(again, form):
+    """A form's write found the database busy or away (SQLite's write lock not granted within
+    the busy timeout): 503 with Retry-After, and ``again(503)`` shows the form with the
+    reader's text and this error, so nothing they wrote is lost (a comment form keeps its
+    idempotency key, so sending it again can't store it twice)."""
+    try:
+        db.session.rollback()
+    except sa_exc.DBAPIError:
+        forget_failed_session()
+    form.form_errors.append(BUSY_MESSAGE)
+    response = make_response(again(503))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response

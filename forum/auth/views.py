@@ -22,6 +22,7 @@ from forum.forms_support import apply_refusal
 from forum.mailing import outbox
 from forum.services import accounts, spam
 from forum.services.errors import NotAllowed
+from forum.sqlite import reads_first
 
 bp = Blueprint("auth", __name__)
 
@@ -101,6 +102,7 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@reads_first  # the password check (argon2) runs without the write lock
 @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from forum.auth.current import current_actor
 from forum.auth.redirects import safe_next
 from forum.discussion.views import comment_url, load_comment
+from forum.errors import database_down
 from forum.paging import page_arg
 from forum.services import articles, community, notifications
 
@@ -17,6 +18,8 @@ bp = Blueprint("community", __name__)
 @bp.app_context_processor
 def _unread_count():
     """The unread-notifications count in the navigation (one query, logged-in users only)."""
+    if database_down():  # the outage page: no query, not even for the logged-in user
+        return {}
     if current_user.is_authenticated:
         return {"unread_count": notifications.unread_count(current_user)}
     return {}

@@ -15,6 +15,9 @@ class CommentForm(FlaskForm):
     # Spam defence: bots fill the invisible field; people take a few seconds to write.
     website = StringField("Leave this field empty", validators=[Optional()])
     form_started = HiddenField()
+    # Made when the form is rendered (and renewed by the script after each post): the same
+    # key posted twice by one account stores one comment (a retry after a lost answer).
+    idempotency_key = HiddenField()
     preview = SubmitField("Preview")
     submit = SubmitField("Post comment")
 

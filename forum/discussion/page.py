@@ -1,6 +1,8 @@
 """Rendering the article page with its discussion, shared by the article view and by the
 posting views when they must show a form again with its errors."""
 
+import uuid
+
 from flask import Response, current_app, make_response, render_template, request
 from flask_wtf.csrf import generate_csrf
 
@@ -21,6 +23,7 @@ def new_comment_form(parent_id: int | None = None) -> CommentForm:
     form = CommentForm(formdata=None)
     form.parent_id.data = str(parent_id) if parent_id else ""
     form.form_started.data = spam.form_token()
+    form.idempotency_key.data = str(uuid.uuid4())
     return form
 
 

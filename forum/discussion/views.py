@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy.exc import DBAPIError
 
 from forum import background
 from forum.auth.current import current_actor
@@ -29,7 +30,7 @@ from forum.discussion.page import (
     render_comment_fragment,
     settings,
 )
-from forum.errors import render_refusal, wants_json
+from forum.errors import answer_busy, is_database_outage, render_refusal, wants_json
 from forum.extensions import limiter
 from forum.forms_support import apply_refusal
 from forum.models import Comment
@@ -48,6 +49,7 @@ from forum.services import (
 from forum.services.errors import DomainError, NotAllowed
 from forum.services.sanitize import render_markdown
 from forum.services.text import strip_control_characters
+from forum.sqlite import reads_first
 
 bp = Blueprint("discussion", __name__)
 
@@ -139,6 +141,7 @@ def _spam_check(form: CommentForm) -> None:
 
 
 @bp.post("/articles/<slug>/comments")
+@reads_first  # the write lock is taken only around the insert (threads.post_comment)
 @login_required
 # One budget for comments and replies alike: alternating them mustn't double the rate.
 @limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key)
@@ -156,6 +159,7 @@ def post(slug: str):
 
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
+@reads_first
 @login_required
 @limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key, methods=["POST"])
 def reply(comment_id: int):
@@ -214,6 +218,7 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
             parent_id=parent.id if parent else None,
             settings=settings(),
             notify=not later,
+            idempotency_key=form.idempotency_key.data,
         )
         if later and comment.is_visible:
             # Replies, mentions and followers are told after the response: a discussion
@@ -222,6 +227,10 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
     except NotAllowed as exc:
         apply_refusal(form, exc, default_field="body")
         return again(400)
+    except DBAPIError as exc:
+        if not is_database_outage(exc):
+            raise
+        return answer_busy(again, form)
     message = (
         "Your comment is posted." if comment.is_visible else "Your comment is waiting for review."
     )
@@ -232,6 +241,7 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
 
 
 @bp.post("/comments/preview")
+@reads_first  # changes nothing: Markdown rendering must not hold the write lock
 @login_required
 @limiter.limit(PREVIEW_LIMIT, key_func=_account_key)
 def preview():
@@ -259,6 +269,7 @@ def permalink(comment_id: int):
 
 
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@reads_first  # the write lock is taken only around the update (threads.edit_comment)
 @login_required
 def edit(comment_id: int):
     comment = load_comment(comment_id)
@@ -279,6 +290,10 @@ def edit(comment_id: int):
             except NotAllowed as exc:
                 apply_refusal(form, exc, default_field="body")
                 status = 400
+            except DBAPIError as exc:
+                if not is_database_outage(exc):
+                    raise
+                return answer_busy(lambda code: _edit_again(comment, form, code), form)
             else:
                 if wants_json():
                     return comment_json(comment, "Your changes are saved.")
@@ -290,6 +305,13 @@ def edit(comment_id: int):
             if preview_html is not None:
                 return jsonify(html=preview_html)
             return form_errors_json(form, status)
+    return _edit_again(comment, form, status, preview_html)
+
+
+def _edit_again(comment: Comment, form: EditForm, status: int, preview_html: str | None = None):
+    """The edit form with the reader's text (and its errors or preview)."""
+    if wants_json() and status >= 400:
+        return form_errors_json(form, status)
     return (
         render_template(
             "discussion/edit.html",

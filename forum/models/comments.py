@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, Text, false
+from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +46,10 @@ class Comment(db.Model):
         Index("ix_comments_article_parent_listed", "article_id", "parent_id", "listed"),
         Index("ix_comments_article_pinned", "article_id", "pinned_at"),
         Index("ix_comments_notified_at", "notified_at"),
+        # A retried post (the same form sent twice) stores one comment per account and key.
+        UniqueConstraint(
+            "author_id", "idempotency_key", name="uq_comments_author_id_idempotency_key"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +62,8 @@ class Comment(db.Model):
     depth: Mapped[int] = mapped_column(default=0)
     body_md: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # The key of the form that posted it (made when the form was rendered), if any.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[CommentStatus] = mapped_column(
         _enum(CommentStatus), default=CommentStatus.VISIBLE, index=True
     )

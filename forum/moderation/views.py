@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 
 from forum.auth.current import current_actor
 from forum.auth.redirects import safe_next
+from forum.errors import database_down
 from forum.models import Comment, ModAction
 from forum.moderation.forms import (
     REASON_CHOICES,
@@ -42,6 +43,8 @@ def _moderators_only():
 @bp.app_context_processor
 def _queue_count():
     """The open-reports count in moderators' navigation (one query, moderators only)."""
+    if database_down():  # the outage page: no query, not even for the logged-in user
+        return {}
     if (
         current_user.is_authenticated
         and permissions.is_moderator(current_user)

@@ -8,6 +8,7 @@ from forum.models.users import new_session_token
 from forum.services.errors import NotAllowed, NotFound, ValidationFailed
 from forum.services.text import clean_display_name
 from forum.services.usernames import USERNAME_RULE, is_valid_username
+from forum.sqlite import writing
 
 
 def find_user(username: str, *, include_deleted: bool = True) -> User | None:
@@ -84,8 +85,10 @@ def authenticate(username: str, password: str) -> User | None:
     if not passwords.verify(user.password_hash if user else None, password):
         return None
     if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.hash(password)
-        db.session.commit()
+        new_hash = passwords.hash(password)  # before the write lock (SQLite), not inside it
+        with writing(db.session):
+            user.password_hash = new_hash
+            db.session.commit()
     return user
 
 

@@ -15,6 +15,7 @@ from forum.models.users import new_session_token
 from forum.services import mail_compose, tokens
 from forum.services.accounts import password_problem
 from forum.services.errors import Conflict, NotAllowed
+from forum.services.locking import lock
 from forum.services.tokens import InvalidToken, Purpose, TokenSettings
 
 
@@ -189,7 +190,12 @@ def reset_password(
     user = user_to_reset(token, settings, now=now)
     if problem := password_problem(new_password, user.username, min_length, max_length):
         raise NotAllowed(problem, field="password")
-    user.password_hash = passwords.hash(new_password)
+    new_hash = passwords.hash(new_password)
+    # The link is good once: read the account again, locked, and check it is still unused
+    # (two requests with the same link at once: the second waits, then finds it used).
+    lock(user)
+    user = user_to_reset(token, settings, now=now)
+    user.password_hash = new_hash
     user.session_token = new_session_token()
     notice = mail_compose.queue_password_changed(user, links) if links is not None else None
     db.session.commit()

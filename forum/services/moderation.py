@@ -30,6 +30,7 @@ from forum.models import (
 from forum.models.users import INDEFINITE
 from forum.services import mentions, notifications, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
+from forum.services.locking import commit_once, lock
 from forum.services.pages import Page, check_page, paginate
 
 
@@ -61,6 +62,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
     """Hide a visible comment for a preset reason; open reports on it are marked actioned."""
     _require_moderator(actor)
     category = parse_reason(reason)
+    lock(comment)  # two moderators at once: the second sees the first one's hide
     if comment.status is CommentStatus.HIDDEN:
         raise Conflict("That comment is already hidden.")
     if not comment.is_visible:
@@ -87,6 +89,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
 
 def unhide_comment(actor: User, comment: Comment, note: str = "") -> Comment:
     _require_moderator(actor)
+    lock(comment)
     if comment.status is not CommentStatus.HIDDEN:
         raise Conflict("That comment isn't hidden.")
     _restore(actor, comment, ModAction.UNHIDE, note)
@@ -130,13 +133,15 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
         comment=comment, reporter=reporter, category=reason, note=(note or "").strip()[:500]
     )
     db.session.add(report)
-    db.session.commit()
+    # A double-click: the unique (comment, reporter) refuses the second insert.
+    commit_once(lambda: Conflict("You have already reported this comment. Thank you."))
     return report
 
 
 def dismiss_reports(actor: User, comment: Comment, note: str = "") -> int:
     """Close the open reports on a comment, leaving it as it is."""
     _require_moderator(actor)
+    lock(comment)  # the state below is read again, and held until the commit
     closed = _resolve_reports(comment, actor, ReportStatus.DISMISSED, utcnow())
     if not closed:
         raise Conflict("There are no open reports on that comment.")
@@ -300,6 +305,7 @@ def pending_comments(limit: int = 50) -> list[Comment]:
 
 def approve_comment(actor: User, comment: Comment) -> Comment:
     _require_moderator(actor)
+    lock(comment)  # the state below is read again, and held until the commit
     if comment.status is not CommentStatus.PENDING:
         raise Conflict("That comment isn't waiting for review.")
     comment.status = CommentStatus.VISIBLE
@@ -320,6 +326,7 @@ def approve_comment(actor: User, comment: Comment) -> Comment:
 
 def reject_comment(actor: User, comment: Comment, reason: str, note: str = "") -> Comment:
     _require_moderator(actor)
+    lock(comment)  # the state below is read again, and held until the commit
     category = parse_reason(reason)
     if comment.status is not CommentStatus.PENDING:
         raise Conflict("That comment isn't waiting for review.")
@@ -341,6 +348,7 @@ def reject_comment(actor: User, comment: Comment, reason: str, note: str = "") -
 
 def grant_trust(actor: User, target: User) -> User:
     _require_moderator(actor)
+    lock(target)  # the state below is read again, and held until the commit
     if target.trusted:
         raise Conflict(f"{target.username} is already trusted.")
     target.trusted = True
@@ -367,7 +375,11 @@ def appeal(author: User, comment: Comment, message: str) -> Appeal:
         raise Conflict("This comment has already been appealed; each comment can be appealed once.")
     item = Appeal(comment=comment, author=author, message=message)
     db.session.add(item)
-    db.session.commit()
+    commit_once(
+        lambda: Conflict(
+            "This comment has already been appealed; each comment can be appealed once."
+        )
+    )
     return item
 
 
@@ -396,6 +408,7 @@ def open_appeals(limit: int = 50) -> list[Appeal]:
 def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> Appeal:
     """Grant (the comment is shown again) or deny an appeal; either way it's logged."""
     _require_moderator(actor)
+    lock(item)  # the state below is read again, and held until the commit
     if item.status is not AppealStatus.OPEN:
         raise Conflict("That appeal has already been decided.")
     item.status = AppealStatus.GRANTED if grant else AppealStatus.DENIED
@@ -422,6 +435,7 @@ def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> App
 
 def lock_article(actor: User, article: Article, reason: str = "") -> Article:
     _require_moderator(actor)
+    lock(article)  # the state below is read again, and held until the commit
     if article.discussion_locked:
         raise Conflict("That discussion is already locked.")
     article.discussion_locked = True
@@ -433,6 +447,7 @@ def lock_article(actor: User, article: Article, reason: str = "") -> Article:
 
 def unlock_article(actor: User, article: Article, reason: str = "") -> Article:
     _require_moderator(actor)
+    lock(article)  # the state below is read again, and held until the commit
     if not article.discussion_locked:
         raise Conflict("That discussion isn't locked.")
     article.discussion_locked = False
@@ -467,6 +482,7 @@ def suspend_user(actor: User, target: User, days: int | None, reason: str) -> Us
 
 def unsuspend_user(actor: User, target: User, reason: str = "") -> User:
     _require_moderator(actor)
+    lock(target)  # the state below is read again, and held until the commit
     if not permissions.can_suspend(actor, target):
         raise Forbidden("You can't change that account.")
     if not target.is_suspended():
@@ -486,6 +502,7 @@ def change_role(actor: User | None, target: User, role: str) -> User:
         raise NotAllowed(f"Unknown role {role!r}; choose one of {choices}.", field="role") from None
     if actor is not None and not permissions.can_change_role(actor, target):
         raise Forbidden("Only an admin can change someone else's role.")
+    lock(target)
     if target.role is new_role:
         raise Conflict(f"{target.username} is already {new_role.value}.")
     old = target.role

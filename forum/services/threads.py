@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, tuple_, union_all
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -23,8 +24,10 @@ from forum.services import (
     permissions,
 )
 from forum.services.errors import Forbidden, NotAllowed, NotFound
+from forum.services.locking import is_unique_violation, lock
 from forum.services.pages import Page, check_page
 from forum.services.text import is_blank, strip_control_characters
+from forum.sqlite import writing
 
 
 class Sort(enum.StrEnum):
@@ -142,45 +145,69 @@ def post_comment(
     parent_id: int | str | None = None,
     settings: DiscussionSettings = DiscussionSettings(),
     notify: bool = True,
+    idempotency_key: str | None = None,
 ) -> Comment:
     """Post a top-level comment or a reply; the Markdown is rendered and sanitized once, here.
 
     New accounts' comments may wait for review (pre-moderation) and carry only a few links,
     until enough of their comments have been approved. ``notify=False`` leaves telling the
-    people concerned to ``notifications.fan_out`` (the web posts it after the response)."""
+    people concerned to ``notifications.fan_out`` (the web posts it after the response).
+
+    The rendering happens before the write transaction opens (on SQLite it holds the one
+    write lock), and the rules are checked again inside it, on fresh rows. With an
+    ``idempotency_key`` (the form's), posting the same form again by the same author
+    returns the comment the first post stored, even when both arrive at once."""
     check_can_post(author, article)
     body = clean_body(body, settings)
-    parent = find_parent(article, parent_id)
-    if settings.spam_checks:
-        moderation.check_link_cap(
-            author,
-            body,
-            max_links=settings.new_account_max_links,
-            new_account_days=settings.new_account_days,
-            trusted_after=settings.trusted_after,
-        )
-    pending = moderation.needs_premoderation(
-        author, settings.premoderate_first, settings.trusted_after
-    )
+    key = clean_idempotency_key(idempotency_key)
+    if key and (earlier := comment_with_key(author, key)) is not None:
+        return earlier
     rendered = mentions.render_with_mentions(body)
-    comment = Comment(
-        article=article,
-        author=author,
-        parent_id=parent.id if parent else None,
-        root_id=parent.thread_root_id if parent else None,
-        depth=parent.depth + 1 if parent else 0,
-        body_md=body,
-        body_html=rendered.html,
-        status=CommentStatus.PENDING if pending else CommentStatus.VISIBLE,
-        created_at=utcnow(),
-    )
-    db.session.add(comment)
-    db.session.flush()
-    if parent is not None:
-        community.add_follow(author, article)  # replying follows the discussion
-    if notify:
-        notifications.notify_new_comment(comment, rendered.mentioned)
-    _commit_keeping_loaded()
+    with writing(db.session):
+        check_can_post(author, article)
+        if key and (earlier := comment_with_key(author, key)) is not None:
+            return earlier
+        parent = find_parent(article, parent_id)
+        if settings.spam_checks:
+            moderation.check_link_cap(
+                author,
+                body,
+                max_links=settings.new_account_max_links,
+                new_account_days=settings.new_account_days,
+                trusted_after=settings.trusted_after,
+            )
+        pending = moderation.needs_premoderation(
+            author, settings.premoderate_first, settings.trusted_after
+        )
+        comment = Comment(
+            article=article,
+            author=author,
+            parent_id=parent.id if parent else None,
+            root_id=parent.thread_root_id if parent else None,
+            depth=parent.depth + 1 if parent else 0,
+            body_md=body,
+            body_html=rendered.html,
+            idempotency_key=key,
+            status=CommentStatus.PENDING if pending else CommentStatus.VISIBLE,
+            created_at=utcnow(),
+        )
+        db.session.add(comment)
+        try:
+            db.session.flush()
+        except IntegrityError as error:
+            # The same form posted twice at once: the other request stored it first.
+            db.session.rollback()
+            if not (key and is_unique_violation(error)):
+                raise
+            earlier = comment_with_key(author, key)
+            if earlier is None:
+                raise
+            return earlier
+        if parent is not None:
+            community.add_follow(author, article)  # replying follows the discussion
+        if notify:
+            notifications.notify_new_comment(comment, rendered.mentioned)
+        _commit_keeping_loaded()
     return comment
 
 
@@ -196,6 +223,22 @@ def _commit_keeping_loaded() -> None:
         session.commit()
     finally:
         session.expire_on_commit = expire
+
+
+def clean_idempotency_key(key: str | None) -> str | None:
+    """The form's key as stored, or None when there is none or it isn't one we made
+    (letters, digits and dashes, at most 64: a UUID from the page or its script)."""
+    key = (key or "").strip()
+    if not key or len(key) > 64 or not all(c.isascii() and (c.isalnum() or c == "-") for c in key):
+        return None
+    return key
+
+
+def comment_with_key(author: User, key: str) -> Comment | None:
+    """The comment ``author`` already posted from the form with ``key``, if any."""
+    return db.session.execute(
+        select(Comment).where(Comment.author_id == author.id, Comment.idempotency_key == key)
+    ).scalar_one_or_none()
 
 
 def render_body(body: str) -> str:
@@ -251,28 +294,36 @@ def edit_comment(
     settings: DiscussionSettings = DiscussionSettings(),
     now: datetime | None = None,
 ) -> Comment:
-    """Replace a comment's text within the edit window, keeping the old text as a revision."""
+    """Replace a comment's text within the edit window, keeping the old text as a revision.
+
+    The new text is rendered before the write transaction; inside it the comment's row is
+    read again and locked, so two edits at once each keep the text the other replaced."""
     now = now or utcnow()
     check_can_edit(user, comment, settings, now)
     body = clean_body(body, settings)
     if body == comment.body_md:
         return comment
-    db.session.add(
-        CommentRevision(
-            comment=comment,
-            body_md=comment.body_md,
-            body_html=comment.body_html,
-            written_at=comment.edited_at or comment.created_at,
-            replaced_at=now,
-        )
-    )
-    comment.body_md = body
     rendered = mentions.render_with_mentions(body)
-    comment.body_html = rendered.html
-    comment.edited_at = now
-    # People newly @mentioned by the edit hear about it; nobody else is told again.
-    notifications.notify_new_comment(comment, rendered.mentioned, mentions_only=True)
-    db.session.commit()
+    with writing(db.session):
+        lock(comment)
+        check_can_edit(user, comment, settings, now)
+        if body == comment.body_md:
+            return comment
+        db.session.add(
+            CommentRevision(
+                comment=comment,
+                body_md=comment.body_md,
+                body_html=comment.body_html,
+                written_at=comment.edited_at or comment.created_at,
+                replaced_at=now,
+            )
+        )
+        comment.body_md = body
+        comment.body_html = rendered.html
+        comment.edited_at = now
+        # People newly @mentioned by the edit hear about it; nobody else is told again.
+        notifications.notify_new_comment(comment, rendered.mentioned, mentions_only=True)
+        db.session.commit()
     return comment
 
 

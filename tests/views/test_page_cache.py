@@ -148,6 +148,7 @@ def fresh(html: str) -> str:
     server's clock), to compare a served page with a fresh render."""
     html = re.sub(r'name="csrf_token" value="[^"]*"', 'name="csrf_token" value=""', html)
     html = re.sub(r'name="form_started" type="hidden" value="[^"]*"', "", html)
+    html = re.sub(r'name="idempotency_key" type="hidden" value="[^"]*"', "", html)
     return re.sub(r'data-rendered="[^"]*"', 'data-rendered=""', html)
 
 

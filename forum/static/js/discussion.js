@@ -392,6 +392,18 @@
     };
   }
 
+  /* A comment form's idempotency key (made by the server with the form) names one comment:
+   * a post retried after a lost answer is stored once. Once the server has acknowledged a
+   * post, the form that stays on the page gets a new key for the next comment. */
+  function renewIdempotencyKey(form) {
+    var input = form.querySelector('input[name="idempotency_key"]');
+    if (input && window.crypto && window.crypto.randomUUID) {
+      input.value = window.crypto.randomUUID();
+    } else if (input) {
+      input.value = ""; // no key rather than a used one: the post is then simply not deduplicated
+    }
+  }
+
   /* Make a comment form post with fetch(). ``options.onPosted(answer)`` inserts the result;
    * ``options.isEdit`` marks an edit form. Returns nothing; the form keeps working. */
   function enhanceForm(form, options) {
@@ -446,6 +458,7 @@
           }
           return response.json().then(function (answer) {
             if (response.ok && answer.html) {
+              renewIdempotencyKey(form);
               draft.clear();
               clearErrors(form, textarea);
               preview.reset();
