@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 
 from flask import Flask
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from forum.models import Article
 from forum.sqlite import write_intent
@@ -54,7 +55,11 @@ class AnonymousPages:
         if request is None:
             return self.wsgi_app(environ, start_response)
         slug, sort, page = request
-        found = self._version(slug)
+        try:
+            found = self._version(slug)
+        except SQLAlchemyError:
+            # The database is in trouble: the app answers that (503, its own page, healing).
+            return self.wsgi_app(environ, start_response)
         if found is None:
             return self.wsgi_app(environ, start_response)
         article_id, version = found
