@@ -16,10 +16,7 @@ server it started, by its process id.
 
 import argparse
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,6 +29,8 @@ from sqlalchemy import event
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import loadgen  # noqa: E402  (beside this script)
+
 from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
 from forum.models import Role  # noqa: E402
@@ -40,12 +39,6 @@ from tests.conftest import make_article  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 POLL_SECONDS = 30  # the page's default interval (LIVE_POLL_SECONDS)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def build_database(config: dict) -> tuple[str, str, int]:
@@ -161,7 +154,7 @@ def main() -> int:
         "PASSWORD_PARALLELISM": 1,
     }
     slug, etag, queries = build_database(config)
-    port = free_port()
+    port = loadgen.free_port()
     env = {
         **os.environ,
         "FORUM_DATABASE_URL": url,
@@ -169,22 +162,7 @@ def main() -> int:
         "FORUM_SECRET_KEY": "bench",
         "FORUM_RATELIMIT_ENABLED": "false",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "forum:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = loadgen.start_gunicorn("forum:create_app()", port, env, ROOT)
     base = f"http://127.0.0.1:{port}/articles/{slug}/discussion/version"
     try:
         deadline = time.monotonic() + 30
@@ -205,12 +183,7 @@ def main() -> int:
         )
         plain = run_phase(base, {}, args.requests, args.clients, args.seconds, server.pid)
     finally:
-        server.send_signal(signal.SIGTERM)  # gunicorn's master stops its workers
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        loadgen.stop_server(server)  # by its PID; the master stops its workers
 
     print(
         f"discussion version polling: gunicorn 2 sync workers, SQLite, {args.clients} clients, "

@@ -27,6 +27,7 @@ from forum.models import Article, Role, Series, User
 from forum.services import accounts
 from tests.cheap_apps import TEMPLATE_CACHE
 from tests.mail_support import mail_config, running_smtp_server
+from tests.postgres_support import admin_connection
 
 CONFIGURED_DATABASE_URL = os.environ.get("FORUM_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("FORUM_TEST_REDIS_URL")
@@ -98,17 +99,7 @@ class RequestClient(FlaskClient):
 
 def _admin_connection():
     """An autocommit connection to the PostgreSQL server's maintenance database."""
-    import psycopg
-
-    server = make_url(CONFIGURED_DATABASE_URL)
-    return psycopg.connect(
-        host=server.host,
-        port=server.port,
-        user=server.username,
-        password=server.password,
-        dbname="postgres",
-        autocommit=True,
-    )
+    return admin_connection(CONFIGURED_DATABASE_URL)
 
 
 def _reset_schema() -> None:

@@ -126,30 +126,3 @@ def logged_in_session(base: str, username: str, slug: str):
     assert article.status_code == 200
     assert 'name="body"' in article.text, "no comment form for a logged-in reader"
     return session, csrf_token_from(article.text[article.text.index('class="comment-form"') :])
-
-
-@contextmanager
-def fresh_postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server of ``server_url``, dropped afterwards;
-    yields its SQLAlchemy URL."""
-    import secrets
-
-    import psycopg
-    import sqlalchemy as sa
-
-    server = sa.engine.make_url(server_url)
-    name = f"forum_srv_{secrets.token_hex(6)}"
-    admin = psycopg.connect(
-        host=server.host,
-        port=server.port,
-        user=server.username,
-        password=server.password,
-        dbname="postgres",
-        autocommit=True,
-    )
-    admin.execute(f"CREATE DATABASE {name}")
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.close()

@@ -14,7 +14,7 @@ from forum import create_app
 from forum.extensions import db
 from forum.models import Comment
 from tests.conftest import base_config, make_article, make_series, make_user
-from tests.servers import fresh_postgres_database
+from tests.postgres_support import fresh_postgres_database
 
 POSTGRES_URL = os.environ.get("FORUM_TEST_DATABASE_URL")
 

@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from tests.conftest import CONFIGURED_DATABASE_URL, PASSWORD, TEST_REDIS_URL
+from tests.postgres_support import fresh_postgres_database
 from tests.servers import (
     REQUEST_TIMEOUT,
-    fresh_postgres_database,
     gunicorn,
     logged_in_session,
     run_flask,
