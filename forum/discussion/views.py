@@ -33,6 +33,7 @@ from forum.extensions import limiter
 from forum.forms_support import apply_refusal
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
+from forum.paging import id_arg
 from forum.services import (
     articles,
     community,
@@ -352,7 +353,7 @@ def more_replies(comment_id: int):
     root = load_comment(comment_id)
     if root.parent_id is not None:
         abort(404, "Only a thread's first comment has a list of replies.")
-    after_id = request.args.get("after", type=int)
+    after_id = id_arg("after")
     after = load_comment(after_id) if after_id else root
     if after.thread_root_id != root.id:
         abort(404, "That reply isn't in this thread.")
