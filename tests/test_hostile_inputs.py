@@ -230,3 +230,18 @@ def test_huge_or_odd_ids_in_forms_never_reach_the_database(app, client, scene, n
         data={"title": "T", "body": "B", "series": number},
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "until",
+    [
+        "0001-01-01T00:00:00+14:00",
+        "0001-01-01T00:00:00",
+        "9999-12-31T23:59:59-14:00",
+        "9999-12-31T23:59:59.999999",
+        "not a time",
+    ],
+)
+def test_the_desk_mark_takes_any_time_without_a_500(app, client, scene, until):
+    login(client, scene[2].author)
+    assert client.post("/author/seen", data={"until": until}).status_code == 302

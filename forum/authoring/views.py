@@ -162,12 +162,13 @@ def desk():
 
 
 def _parse_moment(value: str | None) -> datetime | None:
-    """The desk's load time sent back by the form; None if it isn't a timestamp."""
+    """The desk's load time sent back by the form; None if it isn't a timestamp. Made UTC
+    here, where a time that has none ("0001-01-01T00:00+14:00") is refused, not stored."""
     try:
         moment = datetime.fromisoformat(value or "")
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @bp.post("/author/seen")
