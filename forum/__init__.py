@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import anonymous_pages, cli, errors, page_cache, security, templating
+from forum import anonymous_pages, cli, errors, input_guard, page_cache, security, templating
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     errors.register(app)
+    input_guard.register(app)
     security.register(app)
     templating.register(app)
     cli.register(app)

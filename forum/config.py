@@ -50,6 +50,9 @@ class DefaultConfig:
     EDIT_WINDOW_MINUTES = 60
     THREADS_PER_PAGE = 50
     MAX_DISPLAY_DEPTH = 6
+    # How deep a reply chain is stored: a reply to a comment this deep is stored beside it
+    # (under its parent), starting with an @mention of whom it answers.
+    MAX_REPLY_DEPTH = 50
     # Tell repliers, the mentioned and followers about a new comment in a thread after the
     # response (false: before it, in the posting request).
     NOTIFY_IN_BACKGROUND = True

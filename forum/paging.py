@@ -10,6 +10,28 @@ from werkzeug.routing import IntegerConverter
 MAX_DB_INT = 2**31 - 1
 
 
+def parse_id(raw: str | None) -> int | None:
+    """An id sent as text (a form field, a query parameter): ASCII digits naming a number
+    from 1 to ``MAX_DB_INT``, else None. ``int()`` alone accepts "²", "1_0", " 7" and
+    numbers PostgreSQL can't compare with an INTEGER column."""
+    text = (raw or "").strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= 10):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_DB_INT else None
+
+
+def id_arg(name: str) -> int | None:
+    """The id in query parameter ``name`` (None when absent); 404 when it can't be one."""
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    number = parse_id(raw)
+    if number is None:
+        abort(404, "Nothing has that number.")
+    return number
+
+
 def page_arg(name: str = "page") -> int:
     """The requested page number (1 when absent); 404 when it isn't one."""
     raw = request.args.get(name)

@@ -22,6 +22,7 @@ from forum.auth.current import current_actor
 from forum.authoring.forms import ArticleForm
 from forum.forms_support import apply_refusal
 from forum.models import Article
+from forum.paging import parse_id
 from forum.services import article_editor, article_rules, articles, author_desk, permissions
 from forum.services.errors import ValidationFailed
 from forum.services.sanitize import render_markdown
@@ -82,9 +83,7 @@ def _draft_from(form: ArticleForm) -> article_rules.ArticleDraft:
         summary=form.summary.data or "",
         body=form.body.data or "",
         # An id that isn't a number is no series the service could find: -1 says so.
-        series_id=(int(raw_series) if raw_series.isascii() and raw_series.isdigit() else -1)
-        if raw_series
-        else None,
+        series_id=(parse_id(raw_series) or -1) if raw_series else None,
         new_series=form.new_series.data or "",
         position=form.position.data,
     )
@@ -163,12 +162,13 @@ def desk():
 
 
 def _parse_moment(value: str | None) -> datetime | None:
-    """The desk's load time sent back by the form; None if it isn't a timestamp."""
+    """The desk's load time sent back by the form; None if it isn't a timestamp. Made UTC
+    here, where a time that has none ("0001-01-01T00:00+14:00") is refused, not stored."""
     try:
         moment = datetime.fromisoformat(value or "")
-    except ValueError:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @bp.post("/author/seen")

@@ -35,7 +35,7 @@ from forum.extensions import limiter
 from forum.forms_support import apply_refusal
 from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
-from forum.paging import MAX_DB_INT
+from forum.paging import id_arg
 from forum.services import (
     articles,
     community,
@@ -365,7 +365,8 @@ def discussion_new(slug: str):
     script inserts after the version it polls has changed.
     ``{"comments": [{"id", "parent_id", "level", "html"}...], "version": N}``."""
     article = articles.get_article(slug)
-    after = _comment_id_arg("after")
+    # The newest comment the page holds; 0 (or nothing) for a page without comments.
+    after = 0 if request.args.get("after", "").strip() in ("", "0") else id_arg("after")
     reader = current_actor()
     config = settings()
     found = threads.new_comments(article, reader, after)
@@ -398,17 +399,6 @@ def discussion_new(slug: str):
     return jsonify(comments=comments, version=article.discussion_version), 200, headers
 
 
-def _comment_id_arg(name: str) -> int:
-    """A comment id from the query string (0 when absent); 400 unless it is an integer the
-    database can hold."""
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return 0
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or int(raw) > MAX_DB_INT:
-        abort(400, f"{name} must be a comment number.")
-    return int(raw)
-
-
 @bp.get("/comments/<int:comment_id>/report")
 @login_required
 def report(comment_id: int):
@@ -427,7 +417,7 @@ def more_replies(comment_id: int):
     root = load_comment(comment_id)
     if root.parent_id is not None:
         abort(404, "Only a thread's first comment has a list of replies.")
-    after_id = request.args.get("after", type=int)
+    after_id = id_arg("after")
     after = load_comment(after_id) if after_id else root
     if after.thread_root_id != root.id:
         abort(404, "That reply isn't in this thread.")

@@ -7,16 +7,19 @@ from flask import Blueprint, Response, url_for
 
 from forum.models import Article, Comment, utcnow
 from forum.services import accounts, articles, feeds
+from forum.services.text import xml_safe
 
 bp = Blueprint("feeds", __name__)
 
 
 def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> Response:
+    # Every string is passed through xml_safe: lxml raises on U+FFFF, C0 controls and the
+    # like, and old rows (or a title, a display name) may hold them.
     feed = FeedGenerator()
-    feed.id(feed_id)
-    feed.title(title)
-    feed.link(href=alternate, rel="alternate")
-    feed.link(href=feed_id, rel="self")
+    feed.id(xml_safe(feed_id))
+    feed.title(xml_safe(title))
+    feed.link(href=xml_safe(alternate), rel="alternate")
+    feed.link(href=xml_safe(feed_id), rel="self")
     feed.language("en")
     feed.generator("forum")  # no library name or version in responses
     if comments:
@@ -26,13 +29,14 @@ def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> 
     for comment in reversed(comments):  # feedgen prepends; keep newest first in the output
         entry = feed.add_entry()
         link = url_for("discussion.permalink", comment_id=comment.id, _external=True)
+        author = xml_safe(comment.author.name)
         entry.id(link)
         entry.link(href=link)
-        entry.title(f"{comment.author.name} on “{comment.article.title}”")
-        entry.author(name=comment.author.name)
+        entry.title(f"{author} on “{xml_safe(comment.article.title)}”")
+        entry.author(name=author)
         entry.published(comment.created_at)
         entry.updated(comment.edited_at or comment.created_at)
-        entry.content(comment.body_html, type="html")  # already sanitized at write time
+        entry.content(xml_safe(comment.body_html), type="html")  # already sanitized at write time
     return Response(feed.atom_str(pretty=True), mimetype="application/atom+xml")
 
 

@@ -6,7 +6,7 @@ from forum.extensions import db, passwords
 from forum.models import Role, User
 from forum.models.users import new_session_token
 from forum.services.errors import NotAllowed, NotFound, ValidationFailed
-from forum.services.text import clean_display_name
+from forum.services.text import clean_display_name, clean_text
 from forum.services.usernames import USERNAME_RULE, is_valid_username
 from forum.sqlite import writing
 
@@ -70,7 +70,7 @@ def register(
         username=username,
         username_key=username.lower(),
         display_name=clean_display_name(display_name),
-        email=(email or "").strip() or None,
+        email=clean_text(email).strip() or None,
         password_hash=passwords.hash(password),
         role=role,
     )

@@ -32,10 +32,16 @@ from forum.services import mentions, notifications, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from forum.services.locking import commit_once, lock
 from forum.services.pages import Page, check_page, paginate
+from forum.services.text import clean_text
 
 
 def _log(actor: User, action: ModAction, *, reason: str = "", note: str = "", **target) -> None:
-    db.session.add(ModerationAction(actor=actor, action=action, reason=reason, note=note, **target))
+    # Every reason and note a moderator types passes here, whichever action wrote it.
+    db.session.add(
+        ModerationAction(
+            actor=actor, action=action, reason=clean_text(reason), note=clean_text(note), **target
+        )
+    )
 
 
 def _require_moderator(actor: User) -> None:
@@ -71,7 +77,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
     comment.status = CommentStatus.HIDDEN
     comment.pinned_at = comment.pinned_by_id = None  # a hidden comment can't lead the page
     comment.hidden_at, comment.hidden_by = now, actor
-    comment.hidden_reason, comment.hidden_note = category.value, (note or "").strip()[:500]
+    comment.hidden_reason, comment.hidden_note = category.value, clean_text(note).strip()[:500]
     _resolve_reports(comment, actor, ReportStatus.ACTIONED, now)
     notifications.notify_moderated(comment, NotificationKind.HIDDEN, actor, category.label)
     _log(
@@ -130,7 +136,7 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
     if exists:
         raise Conflict("You have already reported this comment. Thank you.")
     report = Report(
-        comment=comment, reporter=reporter, category=reason, note=(note or "").strip()[:500]
+        comment=comment, reporter=reporter, category=reason, note=clean_text(note).strip()[:500]
     )
     db.session.add(report)
     # A double-click: the unique (comment, reporter) refuses the second insert.
@@ -331,7 +337,7 @@ def reject_comment(actor: User, comment: Comment, reason: str, note: str = "") -
     if comment.status is not CommentStatus.PENDING:
         raise Conflict("That comment isn't waiting for review.")
     comment.status = CommentStatus.REJECTED
-    comment.hidden_reason, comment.hidden_note = category.value, (note or "").strip()[:500]
+    comment.hidden_reason, comment.hidden_note = category.value, clean_text(note).strip()[:500]
     comment.hidden_at, comment.hidden_by = utcnow(), actor
     _log(
         actor,
@@ -366,7 +372,7 @@ def appeal(author: User, comment: Comment, message: str) -> Appeal:
         raise Forbidden("Only the comment's author can appeal.")
     if comment.status is not CommentStatus.HIDDEN:
         raise Conflict("Only hidden comments can be appealed.")
-    message = (message or "").strip()
+    message = clean_text(message).strip()
     if not message:
         raise NotAllowed("Say briefly why the comment should be shown again.", field="message")
     if len(message) > 1000:
@@ -439,7 +445,7 @@ def lock_article(actor: User, article: Article, reason: str = "") -> Article:
     if article.discussion_locked:
         raise Conflict("That discussion is already locked.")
     article.discussion_locked = True
-    article.lock_reason = (reason or "").strip()[:500] or None
+    article.lock_reason = clean_text(reason).strip()[:500] or None
     _log(actor, ModAction.LOCK, article=article, reason=article.lock_reason or "")
     db.session.commit()
     return article
@@ -452,7 +458,7 @@ def unlock_article(actor: User, article: Article, reason: str = "") -> Article:
         raise Conflict("That discussion isn't locked.")
     article.discussion_locked = False
     article.lock_reason = None
-    _log(actor, ModAction.UNLOCK, article=article, reason=(reason or "").strip())
+    _log(actor, ModAction.UNLOCK, article=article, reason=clean_text(reason).strip())
     db.session.commit()
     return article
 
@@ -467,7 +473,7 @@ def suspend_user(actor: User, target: User, days: int | None, reason: str) -> Us
         raise Forbidden("You can't suspend yourself.")
     if not permissions.can_suspend(actor, target):
         raise Forbidden("You can't suspend that account.")
-    reason = (reason or "").strip()
+    reason = clean_text(reason).strip()
     if not reason:
         raise NotAllowed("Give a reason; the member will see it.", field="reason")
     if days is not None and not 1 <= days <= 3650:
@@ -488,7 +494,7 @@ def unsuspend_user(actor: User, target: User, reason: str = "") -> User:
     if not target.is_suspended():
         raise Conflict(f"{target.username} isn't suspended.")
     target.suspended_until = target.suspension_reason = None
-    _log(actor, ModAction.UNSUSPEND, target_user=target, reason=(reason or "").strip())
+    _log(actor, ModAction.UNSUSPEND, target_user=target, reason=clean_text(reason).strip())
     db.session.commit()
     return target
 

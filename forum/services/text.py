@@ -10,13 +10,39 @@ _BIDI_CONTROLS = dict.fromkeys(
 )
 
 
-def strip_control_characters(text: str) -> str:
-    """Normalise newlines and drop C0/C1 control characters except newline and tab.
+# What no stored text keeps: C0 controls but tab and newline, DEL and the C1 controls, lone
+# surrogates (UTF-16 halves, which no encoder accepts), and the 66 noncharacters
+# (U+FDD0-U+FDEF and the last two code points of every plane). They are valid in a Python
+# string and in the database, but XML refuses them: one U+FFFF in a comment made every Atom
+# feed that listed it fail (lxml raises), and PostgreSQL refuses NUL outright.
+_NONCHARACTERS = "".join(
+    f"{chr(plane | 0xFFFE)}-{chr(plane | 0xFFFF)}" for plane in range(0, 0x110000, 0x10000)
+)
+_UNWANTED = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef" + _NONCHARACTERS + "]"
+)
+
+
+def clean_text(text: str | None) -> str:
+    """User-written text as it is stored: newlines normalised to ``\\n``, the characters
+    above dropped, then NFC (so the same words typed on two systems compare equal).
 
     Everything else (emoji, right-to-left text, combining marks, zero-width joiners) is
-    kept exactly as written."""
+    kept as written. The one normaliser for every field a person types."""
+    if not text:
+        return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return unicodedata.normalize("NFC", _UNWANTED.sub("", text))
+
+
+def clean_optional(text: str | None) -> str | None:
+    """``clean_text`` for a field that may be absent (None stays None)."""
+    return None if text is None else clean_text(text)
+
+
+def strip_control_characters(text: str) -> str:
+    """The old name of ``clean_text``, kept for its callers."""
+    return clean_text(text)
 
 
 def clean_display_name(name: str | None) -> str | None:
@@ -33,3 +59,10 @@ def is_blank(text: str) -> bool:
     return not text.strip() and not any(
         unicodedata.category(ch) not in ("Zs", "Cc", "Cf", "Zl", "Zp") for ch in text
     )
+
+
+def xml_safe(text: str | None) -> str:
+    """``text`` without the characters XML can't hold, for output built with lxml (the
+    feeds): rows stored before the normaliser existed may still contain them, and one
+    such character must not take a whole feed down."""
+    return _UNWANTED.sub("", text or "")

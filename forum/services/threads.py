@@ -6,6 +6,7 @@ threads (found through ``root_id``), one for the visible count. The tree is then
 Python in linear time, for this viewer: readers get placeholders where moderators get text."""
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -56,6 +57,7 @@ class DiscussionSettings:
     edit_window_minutes: int = 60
     threads_per_page: int = 50
     max_display_depth: int = 6
+    max_reply_depth: int = 50
     replies_per_thread: int = 100
     premoderate_first: int = 0
     trusted_after: int = 3
@@ -70,6 +72,7 @@ class DiscussionSettings:
             edit_window_minutes=config["EDIT_WINDOW_MINUTES"],
             threads_per_page=config["THREADS_PER_PAGE"],
             max_display_depth=config["MAX_DISPLAY_DEPTH"],
+            max_reply_depth=config.get("MAX_REPLY_DEPTH", 50),
             replies_per_thread=config["REPLIES_PER_THREAD"],
             premoderate_first=config["PREMODERATE_FIRST_COMMENTS"],
             trusted_after=config["TRUSTED_AFTER_APPROVED_COMMENTS"],
@@ -137,6 +140,39 @@ def find_parent(article: Article, parent_id: int | str | None) -> Comment | None
     return parent
 
 
+# Why replies stop nesting at ``max_reply_depth`` (50): past a few levels every page shows
+# a chain flat anyway (``max_display_depth``), so depth beyond that changes nothing a reader
+# sees, while an unbounded chain is something one reader can grow alone, thousands deep,
+# and every walk up or down it (ancestors, placeholders, "show more") pays for each level.
+# So a reply to a comment at the limit is stored beside that comment, under the deepest
+# ancestor allowed to take replies, and begins with an @mention of the person it answers:
+# the text still says whom it replies to, and that person is told (as mentioned) although
+# the stored parent is someone else's comment.
+
+
+def _addressed_to(author: User, body: str) -> str:
+    """``body`` starting with an @mention of ``author``, unless it already does."""
+    if re.match(rf"@{re.escape(author.username)}(?![\w-])", body, re.IGNORECASE):
+        return body
+    return f"@{author.username} {body}"
+
+
+def _ancestor_at(comment: Comment, depth: int) -> Comment:
+    """``comment``'s ancestor at ``depth`` (one query, walking up without recursion; old
+    chains may be deeper than the limit is now)."""
+    if comment.depth - 1 == depth and comment.parent_id is not None:
+        return db.session.get(Comment, comment.parent_id)
+    parents = dict(
+        db.session.execute(
+            select(Comment.id, Comment.parent_id).where(Comment.root_id == comment.root_id)
+        ).all()
+    )
+    node_id = comment.id
+    for _ in range(comment.depth - depth):
+        node_id = parents[node_id]
+    return db.session.get(Comment, node_id)
+
+
 def post_comment(
     author: User,
     article: Article,
@@ -162,12 +198,19 @@ def post_comment(
     key = clean_idempotency_key(idempotency_key)
     if key and (earlier := comment_with_key(author, key)) is not None:
         return earlier
+    deepest = max(settings.max_reply_depth, 1)
+    answered = find_parent(article, parent_id)
+    if answered is not None and answered.depth >= deepest:
+        # Stored beside the comment it answers (see _ancestor_at), so it names its author.
+        body = _addressed_to(answered.author, body)
     rendered = mentions.render_with_mentions(body)
     with writing(db.session):
         check_can_post(author, article)
         if key and (earlier := comment_with_key(author, key)) is not None:
             return earlier
         parent = find_parent(article, parent_id)
+        if parent is not None and parent.depth >= deepest:
+            parent = _ancestor_at(parent, deepest - 1)
         if settings.spam_checks:
             moderation.check_link_cap(
                 author,

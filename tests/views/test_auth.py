@@ -234,7 +234,6 @@ def test_login_starts_a_fresh_session(client, app):
         ("/\t/evil.example", "/"),
         ("javascript:alert(1)", "/"),
         ("/\r\nSet-Cookie: x=1", "/"),
-        ("/\x00evil", "/"),
         ("evil.example", "/"),
         ("", "/"),
     ],
