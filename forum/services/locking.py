@@ -19,7 +19,9 @@ T = TypeVar("T")
 def lock(instance: T) -> T:
     """Re-read ``instance``'s row and hold it until the commit (``SELECT ... FOR UPDATE``;
     SQLite has no row locks and needs none: its write transaction holds the database)."""
-    db.session.refresh(instance, with_for_update=True)
+    # FOR UPDATE OF the row's own table: the instance may have been loaded with joined
+    # relationships, and PostgreSQL can't lock the nullable side of an outer join.
+    db.session.refresh(instance, with_for_update={"of": type(instance)})
     return instance
 
 
