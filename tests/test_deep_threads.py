@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, text
 
 from forum.extensions import db
 from forum.models import Comment, CommentStatus, Notification, Role, utcnow
-from forum.services import discussion_state, threads
+from forum.services import discussion_pages, discussion_state, threads
 from tests.conftest import login, make_article, make_user
 
 DEPTH = 5_000
@@ -104,7 +104,7 @@ def test_a_deep_comment_under_withdrawn_ancestors_is_still_found(app, client, de
     )
     db.session.commit()
     comment = db.session.get(Comment, ids[1])
-    assert threads.is_on_page(comment, None)
+    assert discussion_pages.is_on_page(comment, None)
     assert client.get(f"/comments/{ids[1]}").status_code == 302
 
 

@@ -25,7 +25,7 @@ from markupsafe import Markup
 from forum.models import Article, Comment, CommentStatus, Role, User
 from forum.models.users import RoleQuestions
 from forum.page_cache import page_cache
-from forum.services import community, permissions, threads
+from forum.services import community, discussion_pages, permissions, threads, trees
 
 # Stands in for the CSRF token while a page is rendered for the cache; never a valid token.
 TOKEN_PLACEHOLDER = "\x00forum-csrf\x00"  # noqa: S105 - a marker, not a secret
@@ -70,11 +70,13 @@ def typical_viewer(kind: str, user: User | None):
     return user  # the article's author: a rendering of their own
 
 
-def cache_key(article_id: int, version: int, kind: str, sort: threads.Sort, page: int) -> str:
+def cache_key(
+    article_id: int, version: int, kind: str, sort: discussion_pages.Sort, page: int
+) -> str:
     return page_cache().key("discussion", article_id, version, kind, sort.value, page)
 
 
-def anonymous_etag(article_id: int, version: int, sort: threads.Sort, page: int) -> str:
+def anonymous_etag(article_id: int, version: int, sort: discussion_pages.Sort, page: int) -> str:
     """The anonymous page's entity tag (unquoted): what changes its bytes."""
     return page_cache().etag(article_id, version, sort.value, page)
 
@@ -92,14 +94,14 @@ def anonymous_cacheable() -> bool:
 def render_threads_block(
     article: Article,
     viewer,
-    sort: threads.Sort,
+    sort: discussion_pages.Sort,
     page: int,
     settings,
     marks: "ReaderMarks | None" = None,
 ):
     """The threads of one page rendered for ``viewer`` (a real user, with ``marks``, or a
     typical one)."""
-    discussion = threads.load_page(
+    discussion = discussion_pages.load_page(
         article,
         viewer,
         sort=sort,
@@ -111,7 +113,7 @@ def render_threads_block(
         "discussion/_threads_block.html",
         article=article,
         discussion=discussion,
-        sorts=list(threads.Sort),  # the sort links, from the one list the service accepts
+        sorts=list(discussion_pages.Sort),  # the sort links, from the one list the service accepts
         viewer=viewer,
         voted=marks.voted if marks is not None else set(),
         can_pin=community.can_pin(viewer, article),
@@ -219,7 +221,7 @@ def card_renderer(user: User, article: Article, voted: set[int], settings):
 
 def comment_node(
     comment: Comment, viewer, settings, answered: dict[int, User] | None = None
-) -> threads.Node:
+) -> trees.Node:
     """``comment`` alone (no replies) as it appears to ``viewer`` at its place in the tree.
 
     The display level and the "replying to" name follow the same cap as a whole page;
@@ -231,8 +233,8 @@ def comment_node(
         if answered is None:
             answered = threads.authors_of([comment.parent_id])
         replying_to = answered.get(comment.parent_id)
-    shown = threads.shown_as(comment, viewer) or threads.Shown.DELETED_PLACEHOLDER
-    return threads.Node(comment=comment, shown=shown, level=level, replying_to=replying_to)
+    shown = trees.shown_as(comment, viewer) or trees.Shown.DELETED_PLACEHOLDER
+    return trees.Node(comment=comment, shown=shown, level=level, replying_to=replying_to)
 
 
 def threads_markup(html: str) -> Markup:

@@ -12,7 +12,15 @@ from forum.discussion.forms import CommentForm
 from forum.models import Article, Comment, utcnow
 from forum.page_cache import page_cache
 from forum.paging import page_arg
-from forum.services import articles, community, discussion_state, spam, threads
+from forum.services import (
+    articles,
+    community,
+    discussion_pages,
+    discussion_state,
+    spam,
+    threads,
+    trees,
+)
 
 
 def settings() -> threads.DiscussionSettings:
@@ -39,7 +47,7 @@ def render_article(
     The threads come from the shared rendering for this kind of viewer when there is one
     (``forum.discussion.cached``), with the reader's own marks put in place. An unknown
     ``sort`` is the service's 400; a page that isn't there is a 404."""
-    sort = threads.Sort.parse(request.args.get("sort"))
+    sort = discussion_pages.Sort.parse(request.args.get("sort"))
     page_number = page_arg()
     reader = current_actor()
     config = settings()
@@ -81,7 +89,7 @@ def serve_article(slug: str) -> Response:
         response = make_response(body, status)
         response.headers["Cache-Control"] = "private, no-cache"
         return response
-    sort = threads.Sort.parse(request.args.get("sort"))
+    sort = discussion_pages.Sort.parse(request.args.get("sort"))
     page_number = page_arg()
     state = discussion_state.version_of(slug)
     if state is None:
@@ -107,7 +115,7 @@ def _public(etag: str) -> dict[str, str]:
     return {"ETag": f'"{etag}"', "Cache-Control": "public, no-cache", "Vary": "Cookie"}
 
 
-def comment_node(comment: Comment, reader) -> threads.Node:
+def comment_node(comment: Comment, reader) -> trees.Node:
     """``comment`` alone (no replies) as it appears to ``reader`` at its place in the tree."""
     return cached.comment_node(comment, reader, settings())
 

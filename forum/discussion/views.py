@@ -39,12 +39,14 @@ from forum.paging import id_arg
 from forum.services import (
     articles,
     community,
+    discussion_pages,
     discussion_state,
     moderation,
     notifications,
     permissions,
     spam,
     threads,
+    trees,
 )
 from forum.services.errors import DomainError, NotAllowed
 from forum.services.sanitize import render_markdown
@@ -114,11 +116,15 @@ def comment_json(comment: Comment, message: str, status: int = 200):
     )
 
 
-def comment_url(comment: Comment, *, sort: threads.Sort = threads.Sort.OLDEST, **extra) -> str:
+def comment_url(
+    comment: Comment, *, sort: discussion_pages.Sort = discussion_pages.Sort.OLDEST, **extra
+) -> str:
     """The article page that shows ``comment``, at its anchor."""
-    page = threads.page_of_comment(comment, current_actor(), sort, settings().threads_per_page)
+    page = discussion_pages.page_of_comment(
+        comment, current_actor(), sort, settings().threads_per_page
+    )
     args = {}
-    if sort is not threads.Sort.OLDEST:
+    if sort is not discussion_pages.Sort.OLDEST:
         args["sort"] = sort.value
     if page > 1:
         args["page"] = page
@@ -262,9 +268,9 @@ def preview():
 def permalink(comment_id: int):
     """Redirect to the page of the discussion holding the comment, at its anchor."""
     comment = load_comment(comment_id)
-    if not threads.is_on_page(comment, current_actor()):
+    if not discussion_pages.is_on_page(comment, current_actor()):
         abort(404, "That comment isn't available: it was deleted, or hasn't been approved yet.")
-    sort = threads.Sort.parse(request.args.get("sort"))
+    sort = discussion_pages.Sort.parse(request.args.get("sort"))
     return redirect(comment_url(comment, sort=sort))
 
 
@@ -361,7 +367,7 @@ def discussion_version(slug: str):
 @bp.get("/articles/<slug>/discussion/new")
 def discussion_new(slug: str):
     """The comments newer than ``after`` (a comment id) that this viewer sees, oldest first,
-    at most ``threads.NEW_COMMENTS_LIMIT``, each rendered as on the page: what the page's
+    at most ``discussion_pages.NEW_COMMENTS_LIMIT``, each rendered as on the page: what the page's
     script inserts after the version it polls has changed.
     ``{"comments": [{"id", "parent_id", "level", "html"}...], "version": N}``."""
     article = articles.get_article(slug)
@@ -369,7 +375,7 @@ def discussion_new(slug: str):
     after = 0 if request.args.get("after", "").strip() in ("", "0") else id_arg("after")
     reader = current_actor()
     config = settings()
-    found = threads.new_comments(article, reader, after)
+    found = discussion_pages.new_comments(article, reader, after)
     cap = max(config.max_display_depth, 1)
     # Replies shown flat at the deepest level name whom they answer: their parents' authors,
     # loaded at once rather than one query per comment.
@@ -423,11 +429,11 @@ def more_replies(comment_id: int):
         abort(404, "That reply isn't in this thread.")
     reader = current_actor()
     limit = settings().replies_per_thread
-    later = threads.later_replies(root, after, limit)
+    later = discussion_pages.later_replies(root, after, limit)
     nodes = [
         comment_node(comment, reader)
         for comment in later
-        if threads.shown_as(comment, reader) is not None
+        if trees.shown_as(comment, reader) is not None
     ]
     next_after = later[-1].id if len(later) == limit else None
     context = {

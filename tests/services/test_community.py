@@ -15,12 +15,14 @@ from forum.services import (
     article_import,
     article_rules,
     community,
+    discussion_pages,
     discussion_state,
     moderation,
     threads,
 )
+from forum.services.discussion_pages import Sort
 from forum.services.errors import Conflict, DomainError, Forbidden, NotAllowed
-from forum.services.threads import DiscussionSettings, Sort
+from forum.services.threads import DiscussionSettings
 from tests.conftest import make_article, make_user
 
 # --- helpers -----------------------------------------------------------------------------
@@ -207,7 +209,7 @@ def test_top_sort_follows_the_votes_given(p, voters):
     none = post(p.carol, p.article, "none", ago=timedelta(hours=2))
     vote_n(few, voters[:1])
     vote_n(many, voters[:4])
-    page = threads.load_page(p.article, None, sort=Sort.TOP)
+    page = discussion_pages.load_page(p.article, None, sort=Sort.TOP)
     assert ids(page.threads) == [many.id, few.id, none.id]
 
 
@@ -216,10 +218,10 @@ def test_an_old_comment_with_a_few_more_votes_does_not_beat_a_fresh_one(p, voter
     fresh = post(p.bob, p.article, "fresh", ago=timedelta(minutes=30))
     vote_n(old, voters[:6])
     vote_n(fresh, voters[:4])
-    page = threads.load_page(p.article, None, sort=Sort.TOP)
+    page = discussion_pages.load_page(p.article, None, sort=Sort.TOP)
     assert ids(page.threads) == [fresh.id, old.id]
     # Oldest first is unchanged by votes.
-    assert ids(threads.load_page(p.article, None).threads) == [old.id, fresh.id]
+    assert ids(discussion_pages.load_page(p.article, None).threads) == [old.id, fresh.id]
 
 
 def test_top_sort_breaks_ties_by_age_oldest_first(p, voters):
@@ -232,7 +234,7 @@ def test_top_sort_breaks_ties_by_age_oldest_first(p, voters):
         vote_n(comment, voters[:2])
     discussion_state.recount([p.article.id])
     db.session.commit()
-    page = threads.load_page(p.article, None, sort=Sort.TOP)
+    page = discussion_pages.load_page(p.article, None, sort=Sort.TOP)
     assert ids(page.threads) == [a.id, b.id, c.id]
 
 
@@ -241,7 +243,7 @@ def test_a_reply_s_votes_do_not_lift_its_thread(p, voters):
     second = post(p.bob, p.article, "second", ago=timedelta(hours=1))
     vote_n(post(p.carol, p.article, "a much-liked reply", first), voters[:5])
     vote_n(second, voters[:1])
-    page = threads.load_page(p.article, None, sort=Sort.TOP)
+    page = discussion_pages.load_page(p.article, None, sort=Sort.TOP)
     assert ids(page.threads) == [second.id, first.id]
 
 
@@ -374,12 +376,14 @@ def test_the_pinned_thread_leads_the_first_page_whatever_the_sort(p, voters, sor
 
     def shown() -> list[int]:
         """Thread ids page after page, as a reader sees them under ``sort``."""
-        pages = threads.load_page(p.article, None, sort=sort, settings=settings).pages
+        pages = discussion_pages.load_page(p.article, None, sort=sort, settings=settings).pages
         return [
             node_id
             for n in range(1, pages + 1)
             for node_id in ids(
-                threads.load_page(p.article, None, sort=sort, page=n, settings=settings).threads
+                discussion_pages.load_page(
+                    p.article, None, sort=sort, page=n, settings=settings
+                ).threads
             )
         ]
 
@@ -389,7 +393,7 @@ def test_the_pinned_thread_leads_the_first_page_whatever_the_sort(p, voters, sor
     chosen = comments[order[-1]]
     community.pin(p.writer, chosen)
     assert shown() == [chosen.id, *expected[:-1]]
-    first_page = threads.load_page(p.article, None, sort=sort, settings=settings)
+    first_page = discussion_pages.load_page(p.article, None, sort=sort, settings=settings)
     assert ids(first_page.threads)[0] == chosen.id
     community.unpin(p.writer, chosen)
     assert shown() == expected

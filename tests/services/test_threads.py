@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from forum.extensions import db
 from forum.models import Comment, CommentRevision, CommentStatus, Role, utcnow
 from forum.models.users import INDEFINITE
-from forum.services import discussion_state, sanitize, threads
+from forum.services import discussion_pages, discussion_state, sanitize, threads
+from forum.services.discussion_pages import Sort
 from forum.services.errors import Forbidden, NotAllowed, NotFound
-from forum.services.threads import DiscussionSettings, Shown, Sort
+from forum.services.threads import DiscussionSettings
+from forum.services.trees import Shown
 from tests.conftest import make_article, make_user
 
 # --- helpers -----------------------------------------------------------------------------
@@ -113,7 +115,7 @@ def test_replies_in_two_threads_keep_their_own_roots(people):
 def test_deep_replies_show_at_the_cap_naming_whom_they_answer(people):
     article, alice, bob = people
     comments = chain(article, [alice, bob], 11)  # depths 0..10
-    page = threads.load_page(article, None)
+    page = discussion_pages.load_page(article, None)
     assert DiscussionSettings().max_display_depth == 6
 
     nodes = list(flatten(page.threads))
@@ -140,7 +142,9 @@ def test_flattened_replies_keep_depth_first_conversation_order(people):
     first = post(alice, article, "first answer", at_cap)
     answer_to_first = post(bob, article, "answer to first", first)
     second = post(bob, article, "second answer", at_cap)
-    page = threads.load_page(article, None, settings=DiscussionSettings(max_display_depth=2))
+    page = discussion_pages.load_page(
+        article, None, settings=DiscussionSettings(max_display_depth=2)
+    )
 
     [root] = page.threads
     [cap_node] = root.children
@@ -153,7 +157,9 @@ def test_flattened_replies_keep_depth_first_conversation_order(people):
 def test_display_cap_is_configurable(people):
     article, alice, bob = people
     comments = chain(article, [alice, bob], 5)
-    page = threads.load_page(article, None, settings=DiscussionSettings(max_display_depth=3))
+    page = discussion_pages.load_page(
+        article, None, settings=DiscussionSettings(max_display_depth=3)
+    )
     levels = {node.comment.id: node.level for node in flatten(page.threads)}
     assert [levels[c.id] for c in comments] == [1, 2, 3, 3, 3]
 
@@ -165,7 +171,7 @@ def test_display_cap_comes_from_app_config(app_factory):
         assert settings.max_display_depth == 2
         article = make_article()
         comments = chain(article, [make_user(), make_user()], 4)
-        page = threads.load_page(article, None, settings=settings)
+        page = discussion_pages.load_page(article, None, settings=settings)
         nodes = list(flatten(page.threads))
         assert [n.level for n in nodes] == [1, 2, 2, 2]
         assert [n.replying_to is not None for n in nodes] == [False, False, True, True]
@@ -182,11 +188,11 @@ def test_sorts_oldest_by_default_and_newest_on_request(people):
     newest = post(alice, article, "newest", ago=timedelta(hours=1))
     reply = post(bob, article, "a reply doesn't start a thread", oldest)
 
-    default = threads.load_page(article, None)
+    default = discussion_pages.load_page(article, None)
     assert default.sort is Sort.OLDEST
     assert ids(default.threads) == [oldest.id, middle.id, newest.id]
     assert ids(default.threads[0].children) == [reply.id]
-    newest_first = threads.load_page(article, None, sort=Sort.NEWEST)
+    newest_first = discussion_pages.load_page(article, None, sort=Sort.NEWEST)
     assert ids(newest_first.threads) == [newest.id, middle.id, oldest.id]
 
 
@@ -196,7 +202,7 @@ def test_top_sort_decays_votes_with_age(people):
     fresh = post(bob, article, "fresh", ago=timedelta(hours=1), helpful=9)
     unloved = post(alice, article, "no votes", ago=timedelta(minutes=5), helpful=0)
 
-    page = threads.load_page(article, None, sort=Sort.TOP)
+    page = discussion_pages.load_page(article, None, sort=Sort.TOP)
     # Three more votes collected over three days don't outrank a fresh, well-liked comment.
     assert ids(page.threads) == [fresh.id, old_favourite.id, unloved.id]
 
@@ -212,7 +218,7 @@ def test_top_sort_orders_ties_by_age(people):
     discussion_state.recount([article.id])
     db.session.commit()
 
-    page = threads.load_page(article, None, sort=Sort.TOP)
+    page = discussion_pages.load_page(article, None, sort=Sort.TOP)
     assert ids(page.threads) == [twin_a.id, twin_b.id, older.id, newer.id]
 
 
@@ -252,7 +258,9 @@ def test_threads_are_paged_whole(people):
     made = make_threads(article, [alice, bob], 7)
     settings = DiscussionSettings(threads_per_page=3)
 
-    pages = [threads.load_page(article, None, page=n, settings=settings) for n in (1, 2, 3)]
+    pages = [
+        discussion_pages.load_page(article, None, page=n, settings=settings) for n in (1, 2, 3)
+    ]
     assert [p.pages for p in pages] == [3, 3, 3]
     assert [p.page for p in pages] == [1, 2, 3]
     assert [ids(p.threads) for p in pages] == [
@@ -273,8 +281,8 @@ def test_paging_follows_the_sort(people):
     article, alice, bob = people
     made = make_threads(article, [alice, bob], 7)
     settings = DiscussionSettings(threads_per_page=3)
-    first = threads.load_page(article, None, sort=Sort.NEWEST, page=1, settings=settings)
-    last = threads.load_page(article, None, sort=Sort.NEWEST, page=3, settings=settings)
+    first = discussion_pages.load_page(article, None, sort=Sort.NEWEST, page=1, settings=settings)
+    last = discussion_pages.load_page(article, None, sort=Sort.NEWEST, page=3, settings=settings)
     assert ids(first.threads) == [made[6][0].id, made[5][0].id, made[4][0].id]
     assert ids(last.threads) == [made[0][0].id]
 
@@ -284,14 +292,14 @@ def test_page_numbers_out_of_range_are_not_found(people, asked):
     article, alice, bob = people
     make_threads(article, [alice, bob], 7)
     with pytest.raises(NotFound):
-        threads.load_page(
+        discussion_pages.load_page(
             article, None, page=asked, settings=DiscussionSettings(threads_per_page=3)
         )
 
 
 def test_empty_discussion_has_one_empty_page(people):
     article, _, _ = people
-    page = threads.load_page(article, None)
+    page = discussion_pages.load_page(article, None)
     assert (page.threads, page.page, page.pages, page.visible_count) == ([], 1, 1, 0)
 
 
@@ -299,9 +307,9 @@ def test_page_of_comment_finds_the_threads_page_in_each_sort(people):
     article, alice, bob = people
     made = make_threads(article, [alice, bob], 7)
     nested_in_second = made[1][2]
-    assert threads.page_of_comment(nested_in_second, None, Sort.OLDEST, 3) == 1
-    assert threads.page_of_comment(nested_in_second, None, Sort.NEWEST, 3) == 2
-    assert threads.page_of_comment(made[6][0], None, Sort.OLDEST, 3) == 3
+    assert discussion_pages.page_of_comment(nested_in_second, None, Sort.OLDEST, 3) == 1
+    assert discussion_pages.page_of_comment(nested_in_second, None, Sort.NEWEST, 3) == 2
+    assert discussion_pages.page_of_comment(made[6][0], None, Sort.OLDEST, 3) == 3
 
 
 # --- editing -----------------------------------------------------------------------------
@@ -404,7 +412,7 @@ def test_deleted_comment_with_replies_stays_as_a_placeholder(people):
     assert top.status is CommentStatus.DELETED
     assert top.deleted_at is not None
     assert top.body_md == "regrettable"  # kept in the database
-    page = threads.load_page(article, None)
+    page = discussion_pages.load_page(article, None)
     [node] = page.threads
     assert node.comment.id == top.id
     assert node.shown is Shown.DELETED_PLACEHOLDER
@@ -421,12 +429,12 @@ def test_deleted_comment_without_replies_leaves_the_thread(people):
     leaf = post(alice, article, "leaf reply", top)
 
     threads.delete_comment(alice, leaf)
-    page = threads.load_page(article, None)
+    page = discussion_pages.load_page(article, None)
     assert ids(page.threads) == [top.id, reply.id]
     assert page.threads[0].children == []
 
     threads.delete_comment(bob, reply)
-    page = threads.load_page(article, None)
+    page = discussion_pages.load_page(article, None)
     assert ids(page.threads) == [top.id]
     assert page.thread_count == 1
     assert page.visible_count == 1
@@ -440,14 +448,14 @@ def test_deleted_chain_disappears_once_no_reply_stands(people):
     bottom = post(alice, article, "bottom", middle)
     threads.delete_comment(alice, top)
     threads.delete_comment(bob, middle)
-    [node] = threads.load_page(article, None).threads
+    [node] = discussion_pages.load_page(article, None).threads
     assert [n.shown for n in flatten([node])] == [
         Shown.DELETED_PLACEHOLDER,
         Shown.DELETED_PLACEHOLDER,
         Shown.TEXT,
     ]
     threads.delete_comment(alice, bottom)
-    assert threads.load_page(article, None).threads == []
+    assert discussion_pages.load_page(article, None).threads == []
 
 
 def test_deleting_someone_elses_comment_is_forbidden(people):
@@ -479,9 +487,9 @@ def test_counts_count_visible_comments_only(people):
         post(bob, article, status.value).status = status
     db.session.commit()
 
-    assert threads.visible_count(article.id) == len(kept)
-    assert threads.load_page(article, None).visible_count == len(kept)
-    assert threads.visible_count([article.id, other_article.id]) == len(kept) + 1
+    assert discussion_pages.visible_count(article.id) == len(kept)
+    assert discussion_pages.load_page(article, None).visible_count == len(kept)
+    assert discussion_pages.visible_count([article.id, other_article.id]) == len(kept) + 1
 
 
 # --- Unicode and control characters ------------------------------------------------------

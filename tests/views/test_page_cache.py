@@ -12,7 +12,14 @@ from sqlalchemy import event
 from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, Role
 from forum.page_cache import LocalStore, PageCache, RedisStore
-from forum.services import community, discussion_state, moderation, threads, your_data
+from forum.services import (
+    community,
+    discussion_pages,
+    discussion_state,
+    moderation,
+    threads,
+    your_data,
+)
 from tests.conftest import (
     PASSWORD,
     TEST_REDIS_URL,
@@ -328,7 +335,11 @@ def test_workers_share_rendered_pages_through_redis(app_factory):
         from forum.discussion.cached import cache_key
 
         key = cache_key(
-            article.id, article.discussion_version, "anonymous-page", threads.Sort.OLDEST, 1
+            article.id,
+            article.discussion_version,
+            "anonymous-page",
+            discussion_pages.Sort.OLDEST,
+            1,
         )
         assert cache.get(key) == response.get_data()
 

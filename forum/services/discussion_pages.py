@@ -1,0 +1,331 @@
+"""A page of a discussion, as a tree shaped for its viewer, in a fixed number of queries.
+
+Whatever the size of the discussion: the page's top-level comments are read off an index
+(their stored order keys and the article's stored counts, ``discussion_state``), then those
+threads' comments, each thread's first replies. The tree is then built in Python in linear
+time (``trees``), for this viewer: readers get placeholders where moderators get text."""
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, or_, select, tuple_, union_all
+from sqlalchemy.orm import joinedload
+
+from forum.extensions import db
+from forum.models import Article, Comment, CommentStatus, User
+from forum.services import permissions
+from forum.services.errors import NotAllowed
+from forum.services.pages import Page, check_page
+from forum.services.threads import DiscussionSettings
+from forum.services.trees import Node, build_tree, shown_as
+
+# The settings a caller that passes none gets (the configuration's defaults).
+DEFAULT_SETTINGS = DiscussionSettings()
+
+
+class Sort(enum.StrEnum):
+    OLDEST = "oldest"
+    NEWEST = "newest"
+    TOP = "top"
+
+    @classmethod
+    def parse(cls, value: str | None) -> "Sort":
+        """The sort named by a query parameter (absent or empty: the default).
+
+        An unknown sort is refused rather than quietly shown as the default under an
+        address that names something else."""
+        try:
+            return cls(value or cls.OLDEST)
+        except ValueError:
+            names = ", ".join(sort.value for sort in cls)
+            raise NotAllowed(f"Unknown sort {value!r}: use one of {names}.", field="sort") from None
+
+
+@dataclass
+class DiscussionPage:
+    """A page of a discussion: ``paging`` is the page of top-level comment ids (the one page
+    type every list shares, for the pager), ``threads`` those threads as trees."""
+
+    threads: list[Node]
+    sort: Sort
+    paging: Page[int]
+    visible_count: int
+    comment_ids: list[int] = field(default_factory=list)
+
+    @property
+    def page(self) -> int:
+        return self.paging.page
+
+    @property
+    def pages(self) -> int:
+        return self.paging.pages
+
+    @property
+    def thread_count(self) -> int:
+        return self.paging.total
+
+
+def _viewer_extra(viewer: User | None):
+    """Top-level comments this viewer sees although readers don't (``listed`` is false):
+    a moderator's view of pending and rejected ones, an author's own. None: nothing extra."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return None
+    if permissions.is_moderator(viewer):
+        return Comment.status.in_((CommentStatus.PENDING, CommentStatus.REJECTED))
+    return and_(Comment.author_id == viewer.id, Comment.status != CommentStatus.DELETED)
+
+
+def _roots_for(article: Article, viewer: User | None):
+    """The where-clause of the top-level comments ``viewer`` sees listed under ``article``."""
+    extra = _viewer_extra(viewer)
+    listed = Comment.listed.is_(True) if extra is None else or_(Comment.listed.is_(True), extra)
+    return and_(Comment.article_id == article.id, Comment.parent_id.is_(None), listed)
+
+
+_ORDER = {
+    Sort.OLDEST: lambda: (Comment.created_at, Comment.id),
+    Sort.NEWEST: lambda: (Comment.created_at.desc(), Comment.id.desc()),
+    Sort.TOP: lambda: (Comment.top_key, Comment.id),
+}
+
+
+def _thread_total(article: Article, viewer: User | None, known_extra: int | None = None) -> int:
+    """How many threads ``viewer`` sees: the stored count, plus (for moderators and authors of
+    pending comments) the few unlisted ones, found through the index on ``listed`` unless
+    the caller already knows how many (``known_extra``)."""
+    extra = _viewer_extra(viewer)
+    if extra is None:
+        return article.thread_count
+    if known_extra is not None and not permissions.is_moderator(viewer):
+        return article.thread_count + known_extra
+    unlisted = db.session.execute(
+        select(func.count(Comment.id)).where(
+            Comment.article_id == article.id,
+            Comment.parent_id.is_(None),
+            Comment.listed.is_(False),
+            extra,
+        )
+    ).scalar_one()
+    return article.thread_count + unlisted
+
+
+def _page_thread_ids(
+    article: Article, viewer: User | None, sort: Sort, page: int, per_page: int
+) -> list[int]:
+    """The page's top-level comment ids in display order, read off an index with a limit.
+
+    A pinned thread leads the first page whatever the sort (an article has at most one), so
+    it is fetched with the page and the other threads are offset past it."""
+    where = _roots_for(article, viewer)
+    pinned = (
+        select(Comment.id).where(where, Comment.pinned_at.is_not(None)).limit(1).scalar_subquery()
+    )
+    start = (page - 1) * per_page
+    # Not knowing yet whether a thread is pinned, fetch one thread more than a page, from
+    # one place earlier: enough for either case, in one query.
+    rows = db.session.execute(
+        select(Comment.id, pinned.label("pinned_id"))
+        .where(where, Comment.pinned_at.is_(None))
+        .order_by(*_ORDER[sort]())
+        .limit(per_page + 1)
+        .offset(max(start - 1, 0))
+    ).all()
+    ids = [row.id for row in rows]
+    pinned_id = rows[0].pinned_id if rows else _pinned_only(where)
+    if pinned_id is None:
+        return ids[1 : per_page + 1] if start else ids[:per_page]
+    if page == 1:
+        return [pinned_id, *ids[: per_page - 1]]
+    return ids[:per_page]
+
+
+def _pinned_only(where) -> int | None:
+    return db.session.execute(
+        select(Comment.id).where(where, Comment.pinned_at.is_not(None)).limit(1)
+    ).scalar_one_or_none()
+
+
+def visible_count(article_ids: Iterable[int] | int) -> int:
+    """How many comments readers can see under an article (the stored counts)."""
+    ids = [article_ids] if isinstance(article_ids, int) else list(article_ids)
+    return db.session.execute(
+        select(func.coalesce(func.sum(Article.comment_count), 0)).where(Article.id.in_(ids))
+    ).scalar_one()
+
+
+def _first_replies(root_ids: list[int], limit: int):
+    """Ids of each thread's first ``limit`` replies in the order they were written.
+
+    Replies are always newer than what they answer, so this prefix of a thread holds every
+    ancestor of every comment in it: the tree it makes has no gaps."""
+    parts = [
+        select(Comment.id)
+        .where(Comment.root_id == root_id)
+        .order_by(Comment.created_at, Comment.id)
+        .limit(limit)
+        .subquery()
+        for root_id in root_ids
+    ]
+    return union_all(*[select(part.c.id) for part in parts])
+
+
+def load_page(
+    article: Article,
+    viewer: User | None,
+    *,
+    sort: Sort = Sort.OLDEST,
+    page: int = 1,
+    settings: DiscussionSettings = DEFAULT_SETTINGS,
+    extra_threads: int | None = None,
+) -> DiscussionPage:
+    """One page of threads as a tree shaped for ``viewer``, in a fixed number of queries
+    whatever the size of the discussion: the page's thread ids off an index, then those
+    threads' comments (each thread's first ``replies_per_thread`` replies). NotFound past
+    the end. ``extra_threads``: how many unlisted threads of their own a reader has here,
+    when the caller knows."""
+    per_page = max(settings.threads_per_page, 1)
+    total = _thread_total(article, viewer, extra_threads)
+    check_page(page, total, per_page)
+    page_ids = _page_thread_ids(article, viewer, sort, page, per_page)
+    comments: list[Comment] = []
+    if page_ids:
+        wanted = or_(
+            Comment.id.in_(page_ids),
+            Comment.id.in_(_first_replies(page_ids, settings.replies_per_thread)),
+        )
+        comments = list(
+            db.session.execute(
+                select(Comment)
+                .options(joinedload(Comment.author))
+                .where(wanted)
+                .order_by(Comment.created_at, Comment.id)
+            ).scalars()
+        )
+    threads = build_tree(comments, page_ids, viewer, settings.max_display_depth)
+    _mark_truncated(threads, comments, settings.replies_per_thread)
+    return DiscussionPage(
+        threads=threads,
+        sort=sort,
+        paging=Page(page_ids, page, per_page, total),
+        visible_count=article.comment_count,
+        comment_ids=[comment.id for comment in comments],
+    )
+
+
+def _mark_truncated(roots: list[Node], comments: list[Comment], limit: int) -> None:
+    """Tell each root whose thread was cut at ``limit`` replies how many more readers see."""
+    loaded: dict[int, int] = {}
+    visible: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for comment in comments:
+        if comment.root_id is None:
+            continue
+        loaded[comment.root_id] = loaded.get(comment.root_id, 0) + 1
+        last[comment.root_id] = comment.id
+        if comment.status is CommentStatus.VISIBLE:
+            visible[comment.root_id] = visible.get(comment.root_id, 0) + 1
+    for root in roots:
+        root_id = root.comment.id
+        if loaded.get(root_id, 0) < limit:
+            continue
+        shown = visible.get(root_id, 0) + int(root.comment.status is CommentStatus.VISIBLE)
+        root.more_replies = max(root.comment.visible_in_thread - shown, 0)
+        root.last_shown_id = last[root_id]
+
+
+def later_replies(root: Comment, after: Comment, limit: int) -> list[Comment]:
+    """The replies of ``root``'s thread written after ``after``, oldest first (the "Show
+    more replies" page of a long thread)."""
+    return list(
+        db.session.execute(
+            select(Comment)
+            .options(joinedload(Comment.author))
+            .where(
+                Comment.root_id == root.id,
+                tuple_(Comment.created_at, Comment.id) > tuple_(after.created_at, after.id),
+            )
+            .order_by(Comment.created_at, Comment.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+# The most comments one "new comments" request returns: the script asks again for the rest.
+NEW_COMMENTS_LIMIT = 100
+
+
+def new_comments(
+    article: Article, viewer: User | None, after: int, limit: int = NEW_COMMENTS_LIMIT
+) -> list[Comment]:
+    """Comments of ``article`` newer than the comment ``after`` (ids only grow) that
+    ``viewer`` sees by themselves, oldest first, at most ``limit``: what an open page's
+    script inserts when the discussion changed. One query, over the primary key's range (new
+    comments are the table's last rows); the SQL filter matches
+    ``shown_as`` so that the limit counts only comments the viewer gets, and ``shown_as``
+    stays the judge."""
+    seen = Comment.status.in_((CommentStatus.VISIBLE, CommentStatus.HIDDEN))
+    if permissions.is_moderator(viewer):
+        seen = Comment.status != CommentStatus.DELETED
+    elif viewer is not None and getattr(viewer, "is_authenticated", False):
+        own = and_(Comment.author_id == viewer.id, Comment.status != CommentStatus.DELETED)
+        seen = or_(seen, own)
+    rows = db.session.execute(
+        select(Comment)
+        .options(joinedload(Comment.author))
+        .where(Comment.article_id == article.id, Comment.id > after, seen)
+        .order_by(Comment.id)
+        .limit(max(limit, 0))
+    ).scalars()
+    return [comment for comment in rows if shown_as(comment, viewer) is not None]
+
+
+def page_of_comment(comment: Comment, viewer: User | None, sort: Sort, per_page: int) -> int:
+    """The page of the discussion on which ``comment``'s thread appears for ``viewer``: two
+    indexed counts, not a sort of the whole discussion."""
+    root = comment if comment.root_id is None else db.session.get(Comment, comment.root_id)
+    if root is None or root.pinned_at is not None:
+        return 1
+    where = _roots_for(comment.article, viewer)
+    if sort is Sort.OLDEST:
+        before = tuple_(Comment.created_at, Comment.id) < tuple_(root.created_at, root.id)
+    elif sort is Sort.NEWEST:
+        before = tuple_(Comment.created_at, Comment.id) > tuple_(root.created_at, root.id)
+    else:
+        before = tuple_(Comment.top_key, Comment.id) < tuple_(root.top_key, root.id)
+    pinned = (
+        select(func.count(Comment.id))
+        .where(where, Comment.pinned_at.is_not(None))
+        .scalar_subquery()
+    )
+    earlier = db.session.execute(
+        select(func.count(Comment.id).label("n"), pinned.label("pinned")).where(
+            where, Comment.pinned_at.is_(None), before
+        )
+    ).one()
+    return (earlier.n + earlier.pinned) // max(per_page, 1) + 1
+
+
+def is_on_page(comment: Comment, viewer: User | None) -> bool:
+    """Whether ``viewer`` would see this comment (as text or as a placeholder) in the thread."""
+    return shown_as(comment, viewer) is not None or _has_visible_descendant(comment)
+
+
+def _has_visible_descendant(comment: Comment) -> bool:
+    root = comment.thread_root_id
+    rows = db.session.execute(
+        select(Comment.id, Comment.parent_id, Comment.status).where(
+            or_(Comment.root_id == root, Comment.id == root)
+        )
+    ).all()
+    kids: dict[int, list] = {}
+    for row in rows:
+        if row.parent_id is not None:
+            kids.setdefault(row.parent_id, []).append(row)
+    stack = list(kids.get(comment.id, []))
+    while stack:
+        row = stack.pop()
+        if row.status is CommentStatus.VISIBLE:
+            return True
+        stack.extend(kids.get(row.id, []))
+    return False
