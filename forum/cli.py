@@ -17,10 +17,10 @@ from forum.services import (
     article_import,
     articles,
     mail,
-    moderation,
     notifications,
     populate,
     rendering,
+    sanctions,
     sanitize,
 )
 from forum.services.errors import DomainError, ValidationFailed
@@ -71,7 +71,7 @@ def set_role(name: str, role: str):
     if user is None:
         raise click.ClickException(f"No account is named {name!r}.")
     try:
-        moderation.change_role(None, user, role.lower())
+        sanctions.change_role(None, user, role.lower())
     except DomainError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"{user.username} is now {user.role.value}.")

@@ -7,7 +7,15 @@ from pathlib import Path
 
 from forum.extensions import db
 from forum.models import Comment, Role, utcnow
-from forum.services import accounts, article_import, articles, community, moderation, threads
+from forum.services import (
+    accounts,
+    appeals,
+    article_import,
+    articles,
+    community,
+    moderation,
+    threads,
+)
 
 CONTENT_DIR = Path(__file__).parent / "demo_content"
 FEATURED_SLUG = "exosomes-cellular-messengers"
@@ -136,6 +144,6 @@ def _discussions() -> None:
         "First time here. Are exosomes what the *liquid biopsy* tests look for?",
         settings=newcomer,
     )
-    moderation.appeal(
+    appeals.appeal(
         people["ben"], rude, "That was harsh, I admit, but I was talking about the claims."
     )

@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from forum.extensions import db
 from forum.models import Article, Comment, Role, User
-from forum.services import moderation, threads
+from forum.services import appeals, moderation, sanctions, threads
 from forum.services.text import clean_display_name, clean_text, xml_safe
 from tests.conftest import login, make_article, make_user
 
@@ -97,10 +97,10 @@ def test_every_moderation_text_is_normalised(app):
     assert report.note == "note abcde"
     moderation.hide_comment(mod, comment, "spam", f"hide {HOSTILE}")
     assert comment.hidden_note == "hide abcde"
-    assert moderation.appeal(alice, comment, f"appeal {HOSTILE}").message == "appeal abcde"
-    moderation.lock_article(mod, article, f"lock {HOSTILE}")
+    assert appeals.appeal(alice, comment, f"appeal {HOSTILE}").message == "appeal abcde"
+    sanctions.lock_article(mod, article, f"lock {HOSTILE}")
     assert article.lock_reason == "lock abcde"
-    moderation.suspend_user(mod, alice, 3, f"suspend {HOSTILE}")
+    sanctions.suspend_user(mod, alice, 3, f"suspend {HOSTILE}")
     assert alice.suspension_reason == "suspend abcde"
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from forum.extensions import db
 from forum.mailing.links import EmailLinks
 from forum.models import EmailPreference, Notification, OutgoingEmail, Role, utcnow
-from forum.services import mail, moderation, threads, tokens
+from forum.services import mail, moderation, premoderation, threads, tokens
 from forum.services.tokens import ExpiredToken, InvalidToken, Purpose, TokenSettings
 from tests.conftest import make_article, make_user
 from tests.mail_support import (
@@ -154,7 +154,7 @@ def test_a_pending_comment_sends_nothing_until_approved(app, smtp):
     send(app)
     assert smtp.messages == []
 
-    moderation.approve_comment(make_user("mod", role=Role.MODERATOR), reply)
+    premoderation.approve_comment(make_user("mod", role=Role.MODERATOR), reply)
     send(app)
     [message] = smtp.messages
     assert "Waiting for review." in body_of(message)

@@ -24,7 +24,7 @@ from forum.models import (
     Role,
     User,
 )
-from forum.services import mail_accounts, moderation, threads, tokens
+from forum.services import appeals, mail_accounts, moderation, threads, tokens
 from forum.services.errors import Conflict
 from forum.services.tokens import InvalidToken, TokenSettings
 from forum.sqlite import write_intent
@@ -223,7 +223,7 @@ def test_a_double_appeal_stores_one_and_answers_already_done(racing_app):
         app,
         4,
         prepare,
-        lambda author, comment: moderation.appeal(author, comment, "Please look again."),
+        lambda author, comment: appeals.appeal(author, comment, "Please look again."),
     )
     assert sum(isinstance(r, Appeal) for r in results) == 1, results
     assert all(isinstance(r, Appeal | Conflict) for r in results), results

@@ -37,6 +37,7 @@ from forum.models import Comment
 from forum.moderation.forms import AppealForm, ReportForm
 from forum.paging import id_arg
 from forum.services import (
+    appeals,
     articles,
     community,
     discussion_pages,
@@ -44,6 +45,7 @@ from forum.services import (
     moderation,
     notifications,
     permissions,
+    premoderation,
     spam,
     threads,
     trees,
@@ -70,7 +72,7 @@ def _posting_limit() -> str:
     """New, untrusted accounts post at a slower rate until enough comments are approved."""
     config = current_app.config
     user = current_actor()
-    if user is not None and not moderation.is_trusted(
+    if user is not None and not premoderation.is_trusted(
         user, config["TRUSTED_AFTER_APPROVED_COMMENTS"]
     ):
         return config["RATELIMIT_POST_NEW_ACCOUNT"]
@@ -480,6 +482,6 @@ def appeal(comment_id: int):
     form = AppealForm()
     if not form.validate_on_submit():
         abort(400, "Keep the appeal under 1,000 characters.")
-    moderation.appeal(current_actor(), comment, form.message.data or "")
+    appeals.appeal(current_actor(), comment, form.message.data or "")
     flash("Your appeal is with the moderators. You'll be told the outcome.", "success")
     return redirect(comment_url(comment))

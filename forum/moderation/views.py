@@ -20,7 +20,16 @@ from forum.moderation.forms import (
     SuspendForm,
 )
 from forum.paging import page_arg
-from forum.services import accounts, articles, moderation, permissions, threads
+from forum.services import (
+    accounts,
+    appeals,
+    articles,
+    moderation,
+    permissions,
+    premoderation,
+    sanctions,
+    threads,
+)
 
 bp = Blueprint("moderation", __name__)
 
@@ -110,7 +119,7 @@ def unhide(comment_id: int):
 def approve(comment_id: int):
     comment = _comment(comment_id)
     return _run(
-        lambda: moderation.approve_comment(current_actor(), comment),
+        lambda: premoderation.approve_comment(current_actor(), comment),
         "The comment is approved and now visible.",
         url_for("moderation.queue"),
     )
@@ -121,7 +130,7 @@ def reject(comment_id: int):
     comment = _comment(comment_id)
     form = _checked(HideForm)
     return _run(
-        lambda: moderation.reject_comment(
+        lambda: premoderation.reject_comment(
             current_actor(), comment, form.reason.data, form.note.data or ""
         ),
         "The comment is rejected; its author can still see it.",
@@ -142,11 +151,11 @@ def dismiss(comment_id: int):
 
 @bp.post("/moderation/appeals/<int:appeal_id>/<any(grant, deny):decision>")
 def decide_appeal(appeal_id: int, decision: str):
-    item = moderation.get_appeal(appeal_id)
+    item = appeals.get_appeal(appeal_id)
     form = _checked(ReasonForm)
     granted = decision == "grant"
     return _run(
-        lambda: moderation.decide_appeal(current_actor(), item, granted, form.reason.data or ""),
+        lambda: appeals.decide_appeal(current_actor(), item, granted, form.reason.data or ""),
         "Appeal granted: the comment is shown again." if granted else "Appeal denied.",
         url_for("moderation.queue"),
     )
@@ -160,7 +169,7 @@ def lock(slug: str):
     article = articles.get_article(slug)  # NotFound becomes a 404 page
     form = _checked(ReasonForm)
     return _run(
-        lambda: moderation.lock_article(current_actor(), article, form.reason.data or ""),
+        lambda: sanctions.lock_article(current_actor(), article, form.reason.data or ""),
         "The discussion is locked.",
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
@@ -171,7 +180,7 @@ def unlock(slug: str):
     article = articles.get_article(slug)  # NotFound becomes a 404 page
     form = _checked(ReasonForm)
     return _run(
-        lambda: moderation.unlock_article(current_actor(), article, form.reason.data or ""),
+        lambda: sanctions.unlock_article(current_actor(), article, form.reason.data or ""),
         "The discussion is open again.",
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
@@ -185,7 +194,7 @@ def suspend(username: str):
     target = accounts.get_by_username(username)
     form = _checked(SuspendForm)
     return _run(
-        lambda: moderation.suspend_user(
+        lambda: sanctions.suspend_user(
             current_actor(), target, form.days.data, form.reason.data or ""
         ),
         f"{target.username} is suspended.",
@@ -198,7 +207,7 @@ def unsuspend(username: str):
     target = accounts.get_by_username(username)
     form = _checked(ReasonForm)
     return _run(
-        lambda: moderation.unsuspend_user(current_actor(), target, form.reason.data or ""),
+        lambda: sanctions.unsuspend_user(current_actor(), target, form.reason.data or ""),
         f"{target.username}'s suspension is lifted.",
         url_for("site.profile", username=target.username),
     )
@@ -209,7 +218,7 @@ def change_role(username: str):
     target = accounts.get_by_username(username)
     form = _checked(RoleForm)
     return _run(
-        lambda: moderation.change_role(current_actor(), target, form.role.data or ""),
+        lambda: sanctions.change_role(current_actor(), target, form.role.data or ""),
         f"{target.username}'s role is changed.",
         url_for("site.profile", username=target.username),
     )
@@ -219,7 +228,7 @@ def change_role(username: str):
 def trust(username: str):
     target = accounts.get_by_username(username)
     return _run(
-        lambda: moderation.grant_trust(current_actor(), target),
+        lambda: premoderation.grant_trust(current_actor(), target),
         f"{target.username} is trusted: new-account limits no longer apply.",
         url_for("site.profile", username=target.username),
     )
@@ -234,8 +243,8 @@ def queue():
     return render_template(
         "moderation/queue.html",
         reports=reports,
-        pending=moderation.pending_comments(),
-        appeals=moderation.open_appeals(),
+        pending=premoderation.pending_comments(),
+        appeals=appeals.open_appeals(),
         hide_form=HideForm(formdata=None),
         reason_choices=REASON_CHOICES,
     )

@@ -17,9 +17,9 @@ from forum.models import Article, Comment, CommentRevision, CommentStatus, User,
 from forum.services import (
     community,
     mentions,
-    moderation,
     notifications,
     permissions,
+    premoderation,
 )
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.locking import is_unique_violation, lock
@@ -190,14 +190,14 @@ def post_comment(
         if parent is not None and parent.depth >= deepest:
             parent = _ancestor_at(parent, deepest - 1)
         if settings.spam_checks:
-            moderation.check_link_cap(
+            premoderation.check_link_cap(
                 author,
                 body,
                 max_links=settings.new_account_max_links,
                 new_account_days=settings.new_account_days,
                 trusted_after=settings.trusted_after,
             )
-        pending = moderation.needs_premoderation(
+        pending = premoderation.needs_premoderation(
             author, settings.premoderate_first, settings.trusted_after
         )
         comment = Comment(

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from forum.extensions import db
 from forum.models import Role, utcnow
-from forum.services import community, moderation, threads
+from forum.services import appeals, community, moderation, threads
 from forum.services.sanitize import render_markdown
 from tests.conftest import make_article, make_series, make_user
 
@@ -109,7 +109,7 @@ def build(prefix: str = "scene") -> Scene:
     rude = say(reader, "Something rude that a moderator hid.", hours_ago=10)
     moderation.report_comment(people[2], rude, "abuse", "Name-calling.")
     moderation.hide_comment(mod, rude, "abuse", "First warning.")
-    moderation.appeal(reader, rude, "It was a joke between friends.")
+    appeals.appeal(reader, rude, "It was a joke between friends.")
 
     spam = say(people[3], "Buy things at https://spam.example/", hours_ago=5)
     moderation.report_comment(reader, spam, "spam", "Advertising.")

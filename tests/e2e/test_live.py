@@ -12,7 +12,7 @@ import pytest
 
 from forum.extensions import db
 from forum.models import Comment, CommentStatus, Report, Role
-from forum.services import accounts, articles, moderation, threads
+from forum.services import accounts, articles, premoderation, threads
 from tests.e2e.conftest import sign_in
 from tests.e2e.helpers import card, expect, item_of, keep_marker, same_document, say
 from tests.e2e.test_console_and_csp import RECORD_VIOLATIONS, Watch
@@ -135,7 +135,7 @@ def test_new_threads_are_added_at_the_end_and_counted(watched, live, person, art
     expect(page.locator("#discussion-heading")).to_contain_text("(1 comment)")
     say(live, other, slug, "A second thread.")
     live.run(
-        lambda: moderation.approve_comment(
+        lambda: premoderation.approve_comment(
             accounts.find_user(person("mod", role=Role.MODERATOR)),
             db.session.get(Comment, waiting),
         )

@@ -18,6 +18,7 @@ from forum.services import (
     discussion_pages,
     discussion_state,
     moderation,
+    sanctions,
     threads,
 )
 from forum.services.discussion_pages import Sort
@@ -437,14 +438,14 @@ def test_unfollowing_what_you_do_not_follow_conflicts(p):
 
 
 def test_a_locked_discussion_cannot_be_followed(p):
-    moderation.lock_article(p.mod, p.article, "Closed for the holidays.")
+    sanctions.lock_article(p.mod, p.article, "Closed for the holidays.")
     refused(Forbidden, community.follow, p.alice, p.article)
     assert follows(p.article) == set()
 
 
 def test_a_follower_can_still_leave_a_locked_discussion(p):
     community.follow(p.alice, p.article)
-    moderation.lock_article(p.mod, p.article)
+    sanctions.lock_article(p.mod, p.article)
     community.unfollow(p.alice, p.article)
     assert follows(p.article) == set()
 

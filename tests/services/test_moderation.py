@@ -21,7 +21,7 @@ from forum.models import (
     utcnow,
 )
 from forum.models.users import INDEFINITE
-from forum.services import moderation, threads
+from forum.services import appeals, moderation, premoderation, sanctions, threads
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from tests.conftest import make_article, make_user, snapshot
 
@@ -242,7 +242,7 @@ def approve_all(actor, user) -> None:
             threads.Comment.status == CommentStatus.PENDING,
         )
     ).scalars():
-        moderation.approve_comment(actor, comment)
+        premoderation.approve_comment(actor, comment)
 
 
 def test_first_comments_wait_until_enough_are_approved(p):
@@ -252,39 +252,39 @@ def test_first_comments_wait_until_enough_are_approved(p):
     second = threads.post_comment(newcomer, p.article, "Second.", settings=settings)
     assert first.status is second.status is CommentStatus.PENDING
 
-    moderation.approve_comment(p.mod, first)
+    premoderation.approve_comment(p.mod, first)
     third = threads.post_comment(newcomer, p.article, "Third.", settings=settings)
     assert third.status is CommentStatus.PENDING  # one approved is not enough
 
-    moderation.approve_comment(p.mod, second)
+    premoderation.approve_comment(p.mod, second)
     fourth = threads.post_comment(newcomer, p.article, "Fourth.", settings=settings)
     assert fourth.status is CommentStatus.VISIBLE
 
 
 def test_premoderation_is_off_by_default_and_never_applies_to_staff_or_trusted(p):
-    assert not moderation.needs_premoderation(p.rita, 0, 3)
-    assert moderation.needs_premoderation(p.rita, 2, 3)
+    assert not premoderation.needs_premoderation(p.rita, 0, 3)
+    assert premoderation.needs_premoderation(p.rita, 2, 3)
     for staff in (p.writer, p.mod, p.admin):
-        assert not moderation.needs_premoderation(staff, 2, 3)
-    moderation.grant_trust(p.mod, p.rita)
-    assert not moderation.needs_premoderation(p.rita, 2, 3)
+        assert not premoderation.needs_premoderation(staff, 2, 3)
+    premoderation.grant_trust(p.mod, p.rita)
+    assert not premoderation.needs_premoderation(p.rita, 2, 3)
 
 
 def test_trust_is_earned_by_approved_comments_that_stay_visible(p):
-    assert not moderation.is_trusted(p.rita, 2)
+    assert not premoderation.is_trusted(p.rita, 2)
     one = threads.post_comment(p.rita, p.article, "One.")
     threads.post_comment(p.rita, p.article, "Two.")
-    assert moderation.is_trusted(p.rita, 2)
+    assert premoderation.is_trusted(p.rita, 2)
     moderation.hide_comment(p.mod, one, "spam")
-    assert not moderation.is_trusted(p.rita, 2)  # hidden comments don't count
+    assert not premoderation.is_trusted(p.rita, 2)  # hidden comments don't count
 
 
 def test_a_moderator_grants_trust_once(p):
-    refused(Forbidden, moderation.grant_trust, p.rita, p.wes)
-    moderation.grant_trust(p.mod, p.wes)
+    refused(Forbidden, premoderation.grant_trust, p.rita, p.wes)
+    premoderation.grant_trust(p.mod, p.wes)
     assert p.wes.trusted
-    assert moderation.is_trusted(p.wes, 100)
-    refused(Conflict, moderation.grant_trust, p.mod, p.wes)
+    assert premoderation.is_trusted(p.wes, 100)
+    refused(Conflict, premoderation.grant_trust, p.mod, p.wes)
     [entry] = log_entries(ModAction.TRUST)
     assert (entry.actor_id, entry.target_user_id) == (p.mod.id, p.wes.id)
 
@@ -299,39 +299,39 @@ def test_a_moderator_grants_trust_once(p):
     ],
 )
 def test_links_are_counted_as_a_reader_would_follow_them(body, links):
-    assert moderation.count_links(body) == links
+    assert premoderation.count_links(body) == links
 
 
 def test_young_untrusted_accounts_may_post_only_a_few_links(p):
     three = "https://a.example https://b.example https://c.example"
     rules = {"max_links": 2, "new_account_days": 3, "trusted_after": 3}
-    error = refused(NotAllowed, moderation.check_link_cap, p.rita, three, **rules)
+    error = refused(NotAllowed, premoderation.check_link_cap, p.rita, three, **rules)
     assert error.field == "body"
     assert "at most 2 link(s)" in error.message
-    moderation.check_link_cap(p.rita, "https://a.example https://b.example", **rules)
+    premoderation.check_link_cap(p.rita, "https://a.example https://b.example", **rules)
 
     p.wes.created_at = utcnow() - timedelta(days=4)  # no longer young
-    moderation.check_link_cap(p.wes, three, **rules)
-    moderation.check_link_cap(p.mod, three, **rules)  # staff
-    moderation.grant_trust(p.mod, p.rita)
-    moderation.check_link_cap(p.rita, three, **rules)
+    premoderation.check_link_cap(p.wes, three, **rules)
+    premoderation.check_link_cap(p.mod, three, **rules)  # staff
+    premoderation.grant_trust(p.mod, p.rita)
+    premoderation.check_link_cap(p.rita, three, **rules)
 
 
 def test_approve_and_reject_only_pending_comments(p):
     settings = threads.DiscussionSettings(premoderate_first=5)
     waiting = threads.post_comment(p.rita, p.article, "Waiting.", settings=settings)
     other = threads.post_comment(p.rita, p.article, "Also waiting.", settings=settings)
-    refused(Forbidden, moderation.approve_comment, p.writer, waiting)
-    refused(Conflict, moderation.approve_comment, p.mod, p.comment)  # already visible
-    refused(NotAllowed, moderation.reject_comment, p.mod, other, "")
+    refused(Forbidden, premoderation.approve_comment, p.writer, waiting)
+    refused(Conflict, premoderation.approve_comment, p.mod, p.comment)  # already visible
+    refused(NotAllowed, premoderation.reject_comment, p.mod, other, "")
 
-    moderation.approve_comment(p.mod, waiting)
-    moderation.reject_comment(p.mod, other, "off-topic", "Not about the article.")
+    premoderation.approve_comment(p.mod, waiting)
+    premoderation.reject_comment(p.mod, other, "off-topic", "Not about the article.")
     assert waiting.status is CommentStatus.VISIBLE
     assert other.status is CommentStatus.REJECTED
     assert other.hidden_reason == "off-topic"
-    refused(Conflict, moderation.approve_comment, p.mod, other)
-    refused(Conflict, moderation.reject_comment, p.mod, waiting, "spam")
+    refused(Conflict, premoderation.approve_comment, p.mod, other)
+    refused(Conflict, premoderation.reject_comment, p.mod, waiting, "spam")
     assert [(e.action, e.reason) for e in log_entries()] == [
         (ModAction.APPROVE, ""),
         (ModAction.REJECT, "off-topic"),
@@ -342,24 +342,24 @@ def test_approve_and_reject_only_pending_comments(p):
 
 
 def test_the_author_appeals_a_hidden_comment_once(p):
-    refused(Conflict, moderation.appeal, p.carl, p.comment, "It's fine.")  # not hidden
+    refused(Conflict, appeals.appeal, p.carl, p.comment, "It's fine.")  # not hidden
     moderation.hide_comment(p.mod, p.comment, "spam")
-    refused(Forbidden, moderation.appeal, p.rita, p.comment, "It's fine.")
-    refused(NotAllowed, moderation.appeal, p.carl, p.comment, "   ")
-    refused(NotAllowed, moderation.appeal, p.carl, p.comment, "x" * 1001)
+    refused(Forbidden, appeals.appeal, p.rita, p.comment, "It's fine.")
+    refused(NotAllowed, appeals.appeal, p.carl, p.comment, "   ")
+    refused(NotAllowed, appeals.appeal, p.carl, p.comment, "x" * 1001)
 
-    item = moderation.appeal(p.carl, p.comment, "  It was a joke.  ")
+    item = appeals.appeal(p.carl, p.comment, "  It was a joke.  ")
     assert (item.message, item.status) == ("It was a joke.", AppealStatus.OPEN)
-    assert moderation.open_appeals() == [item]
-    refused(Conflict, moderation.appeal, p.carl, p.comment, "Please?")
+    assert appeals.open_appeals() == [item]
+    refused(Conflict, appeals.appeal, p.carl, p.comment, "Please?")
 
 
 def test_granting_an_appeal_shows_the_comment_and_logs_both(p):
     moderation.hide_comment(p.mod, p.comment, "spam")
-    item = moderation.appeal(p.carl, p.comment, "It was a joke.")
-    refused(Forbidden, moderation.decide_appeal, p.carl, item, True)
+    item = appeals.appeal(p.carl, p.comment, "It was a joke.")
+    refused(Forbidden, appeals.decide_appeal, p.carl, item, True)
 
-    moderation.decide_appeal(p.mod2, item, True, "Fair enough.")
+    appeals.decide_appeal(p.mod2, item, True, "Fair enough.")
     assert item.status is AppealStatus.GRANTED
     assert item.resolved_by_id == p.mod2.id
     assert p.comment.status is CommentStatus.VISIBLE
@@ -368,14 +368,14 @@ def test_granting_an_appeal_shows_the_comment_and_logs_both(p):
         ModAction.UNHIDE,
         ModAction.APPEAL_GRANTED,
     ]
-    assert moderation.open_appeals() == []
-    refused(Conflict, moderation.decide_appeal, p.mod, item, False)
+    assert appeals.open_appeals() == []
+    refused(Conflict, appeals.decide_appeal, p.mod, item, False)
 
 
 def test_denying_an_appeal_keeps_the_comment_hidden_and_logs_it(p):
     moderation.hide_comment(p.mod, p.comment, "spam")
-    item = moderation.appeal(p.carl, p.comment, "It was a joke.")
-    moderation.decide_appeal(p.mod, item, False, "Still spam.")
+    item = appeals.appeal(p.carl, p.comment, "It was a joke.")
+    appeals.decide_appeal(p.mod, item, False, "Still spam.")
 
     assert db.session.get(Appeal, item.id).status is AppealStatus.DENIED
     assert p.comment.status is CommentStatus.HIDDEN
@@ -391,18 +391,18 @@ def test_denying_an_appeal_keeps_the_comment_hidden_and_logs_it(p):
 
 
 def test_lock_and_unlock_a_discussion(p):
-    refused(Forbidden, moderation.lock_article, p.writer, p.article, "Mine.")
-    moderation.lock_article(p.mod, p.article, "  Too heated.  ")
+    refused(Forbidden, sanctions.lock_article, p.writer, p.article, "Mine.")
+    sanctions.lock_article(p.mod, p.article, "  Too heated.  ")
     assert p.article.discussion_locked
     assert p.article.lock_reason == "Too heated."
     with pytest.raises(Forbidden, match="locked: Too heated"):
         threads.post_comment(p.rita, p.article, "Let me in.")
-    refused(Conflict, moderation.lock_article, p.mod, p.article)
+    refused(Conflict, sanctions.lock_article, p.mod, p.article)
 
-    moderation.unlock_article(p.admin, p.article, "Calmer now.")
+    sanctions.unlock_article(p.admin, p.article, "Calmer now.")
     assert not p.article.discussion_locked
     assert p.article.lock_reason is None
-    refused(Conflict, moderation.unlock_article, p.mod, p.article)
+    refused(Conflict, sanctions.unlock_article, p.mod, p.article)
     assert [(e.action, e.reason) for e in log_entries()] == [
         (ModAction.LOCK, "Too heated."),
         (ModAction.UNLOCK, "Calmer now."),
@@ -413,7 +413,7 @@ def test_lock_and_unlock_a_discussion(p):
 
 
 def test_suspend_for_some_days_then_lift(p):
-    moderation.suspend_user(p.mod, p.rita, 3, "Flame war.")
+    sanctions.suspend_user(p.mod, p.rita, 3, "Flame war.")
     until = p.rita.suspended_until
     assert timedelta(days=3) - timedelta(minutes=1) < until - utcnow() <= timedelta(days=3)
     assert p.rita.suspension_reason == "Flame war."
@@ -421,10 +421,10 @@ def test_suspend_for_some_days_then_lift(p):
     with pytest.raises(Forbidden, match="suspended until"):
         threads.post_comment(p.rita, p.article, "Hello?")
 
-    moderation.unsuspend_user(p.mod, p.rita, "Served.")
+    sanctions.unsuspend_user(p.mod, p.rita, "Served.")
     assert not p.rita.is_suspended()
     assert p.rita.suspension_reason is None
-    refused(Conflict, moderation.unsuspend_user, p.mod, p.rita)
+    refused(Conflict, sanctions.unsuspend_user, p.mod, p.rita)
     assert [(e.action, e.reason) for e in log_entries()] == [
         (ModAction.SUSPEND, "for 3 day(s): Flame war."),
         (ModAction.UNSUSPEND, "Served."),
@@ -432,16 +432,16 @@ def test_suspend_for_some_days_then_lift(p):
 
 
 def test_suspend_indefinitely(p):
-    moderation.suspend_user(p.admin, p.rita, None, "Spam bot.")
+    sanctions.suspend_user(p.admin, p.rita, None, "Spam bot.")
     assert p.rita.suspended_until == INDEFINITE
     assert p.rita.suspended_indefinitely
     assert log_entries()[0].reason == "indefinitely: Spam bot."
 
 
 def test_suspensions_need_a_reason_and_a_sane_length(p):
-    assert refused(NotAllowed, moderation.suspend_user, p.mod, p.rita, 3, "  ").field == "reason"
+    assert refused(NotAllowed, sanctions.suspend_user, p.mod, p.rita, 3, "  ").field == "reason"
     for days in (0, -1, 3651):
-        assert refused(NotAllowed, moderation.suspend_user, p.mod, p.rita, days, "x").field == (
+        assert refused(NotAllowed, sanctions.suspend_user, p.mod, p.rita, days, "x").field == (
             "days"
         )
 
@@ -463,20 +463,20 @@ def test_suspensions_need_a_reason_and_a_sane_length(p):
 def test_who_may_suspend_whom(p, actor, target, allowed):
     actor, target = getattr(p, actor), getattr(p, target)
     if allowed:
-        moderation.suspend_user(actor, target, 1, "Reason.")
+        sanctions.suspend_user(actor, target, 1, "Reason.")
         assert target.is_suspended()
     else:
-        refused(Forbidden, moderation.suspend_user, actor, target, 1, "Reason.")
+        refused(Forbidden, sanctions.suspend_user, actor, target, 1, "Reason.")
 
 
 def test_moderators_cannot_lift_an_admins_or_other_moderators_suspension(p):
-    moderation.suspend_user(p.admin, p.mod2, 1, "Overreach.")
-    refused(Forbidden, moderation.unsuspend_user, p.mod, p.mod2)
-    moderation.unsuspend_user(p.admin, p.mod2)
+    sanctions.suspend_user(p.admin, p.mod2, 1, "Overreach.")
+    refused(Forbidden, sanctions.unsuspend_user, p.mod, p.mod2)
+    sanctions.unsuspend_user(p.admin, p.mod2)
 
 
 def test_admins_change_roles_and_it_is_logged(p):
-    moderation.change_role(p.admin, p.rita, "moderator")
+    sanctions.change_role(p.admin, p.rita, "moderator")
     assert p.rita.role is Role.MODERATOR
     [entry] = log_entries(ModAction.ROLE_CHANGE)
     assert (entry.actor_id, entry.target_user_id, entry.reason) == (
@@ -487,16 +487,16 @@ def test_admins_change_roles_and_it_is_logged(p):
 
 
 def test_role_changes_refused(p):
-    assert refused(NotAllowed, moderation.change_role, p.admin, p.rita, "overlord").field == "role"
-    refused(Forbidden, moderation.change_role, p.mod, p.rita, "author")
-    refused(Forbidden, moderation.change_role, p.mod, p.admin, "reader")
-    refused(Forbidden, moderation.change_role, p.admin, p.admin, "reader")  # own role
-    refused(Conflict, moderation.change_role, p.admin, p.rita, "reader")
+    assert refused(NotAllowed, sanctions.change_role, p.admin, p.rita, "overlord").field == "role"
+    refused(Forbidden, sanctions.change_role, p.mod, p.rita, "author")
+    refused(Forbidden, sanctions.change_role, p.mod, p.admin, "reader")
+    refused(Forbidden, sanctions.change_role, p.admin, p.admin, "reader")  # own role
+    refused(Conflict, sanctions.change_role, p.admin, p.rita, "reader")
     assert log_entries() == []
 
 
 def test_the_operators_cli_changes_roles_without_a_log_actor(p):
-    moderation.change_role(None, p.rita, "admin")
+    sanctions.change_role(None, p.rita, "admin")
     assert p.rita.role is Role.ADMIN
     assert log_entries() == []
 
@@ -510,23 +510,23 @@ def test_every_action_kind_is_logged_and_the_log_filters(p):
     moderation.hide_comment(p.mod, p.comment, "spam", "private")
     moderation.unhide_comment(p.mod, p.comment)
     waiting = threads.post_comment(p.rita, p.article, "Pending one.", settings=settings)
-    moderation.approve_comment(p.mod, waiting)
+    premoderation.approve_comment(p.mod, waiting)
     waiting = threads.post_comment(p.wes, p.article, "Pending two.", settings=settings)
-    moderation.reject_comment(p.mod, waiting, "off-topic")
+    premoderation.reject_comment(p.mod, waiting, "off-topic")
     moderation.report_comment(p.rita, p.comment, "abuse")
     moderation.dismiss_reports(p.mod, p.comment)
-    moderation.lock_article(p.mod, p.article, "Heated.")
-    moderation.unlock_article(p.mod, p.article)
-    moderation.suspend_user(p.mod, p.wes, 1, "Rude.")
-    moderation.unsuspend_user(p.mod, p.wes)
-    moderation.change_role(p.admin, p.wes, "author")
-    moderation.grant_trust(p.mod, p.rita)
+    sanctions.lock_article(p.mod, p.article, "Heated.")
+    sanctions.unlock_article(p.mod, p.article)
+    sanctions.suspend_user(p.mod, p.wes, 1, "Rude.")
+    sanctions.unsuspend_user(p.mod, p.wes)
+    sanctions.change_role(p.admin, p.wes, "author")
+    premoderation.grant_trust(p.mod, p.rita)
     granted = threads.post_comment(p.carl, p.article, "One more.")
     moderation.hide_comment(p.mod, granted, "abuse")
-    moderation.decide_appeal(p.mod, moderation.appeal(p.carl, granted, "Please."), True)
+    appeals.decide_appeal(p.mod, appeals.appeal(p.carl, granted, "Please."), True)
     denied = threads.post_comment(p.carl, p.article, "Another.")
     moderation.hide_comment(p.mod, denied, "spam")
-    moderation.decide_appeal(p.mod, moderation.appeal(p.carl, denied, "Please."), False)
+    appeals.decide_appeal(p.mod, appeals.appeal(p.carl, denied, "Please."), False)
 
     everything = moderation.log_page(1, 100)
     assert {e.action for e in everything.items} == set(ModAction)
@@ -545,11 +545,11 @@ def test_every_action_kind_is_logged_and_the_log_filters(p):
 
 def test_a_suspended_moderator_keeps_the_role_but_not_the_powers(p):
     moderation.report_comment(p.rita, p.comment, "spam")
-    moderation.suspend_user(p.admin, p.mod2, 7, "Overreach.")
+    sanctions.suspend_user(p.admin, p.mod2, 7, "Overreach.")
     refused(Forbidden, moderation.hide_comment, p.mod2, p.comment, "spam")
     refused(Forbidden, moderation.dismiss_reports, p.mod2, p.comment)
-    refused(Forbidden, moderation.lock_article, p.mod2, p.article)
-    refused(Forbidden, moderation.suspend_user, p.mod2, p.rita, 1, "Revenge.")
-    refused(Forbidden, moderation.grant_trust, p.mod2, p.rita)
-    moderation.unsuspend_user(p.admin, p.mod2)
+    refused(Forbidden, sanctions.lock_article, p.mod2, p.article)
+    refused(Forbidden, sanctions.suspend_user, p.mod2, p.rita, 1, "Revenge.")
+    refused(Forbidden, premoderation.grant_trust, p.mod2, p.rita)
+    sanctions.unsuspend_user(p.admin, p.mod2)
     moderation.hide_comment(p.mod2, p.comment, "spam")

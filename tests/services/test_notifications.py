@@ -19,7 +19,16 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.services import community, mentions, moderation, notifications, sanitize, threads
+from forum.services import (
+    appeals,
+    community,
+    mentions,
+    moderation,
+    notifications,
+    premoderation,
+    sanitize,
+    threads,
+)
 from forum.services.errors import NotFound
 from forum.services.threads import DiscussionSettings
 from tests.conftest import make_article, make_user
@@ -363,7 +372,7 @@ def test_a_pending_comment_tells_nobody_until_it_is_approved(p):
     assert about(pending) == {}
     assert notifications.unread_count(p.alice) == 0
 
-    moderation.approve_comment(p.mod, pending)
+    premoderation.approve_comment(p.mod, pending)
     assert about(pending) == {
         "alice": REPLY,
         "bob": MENTION,
@@ -379,20 +388,20 @@ def test_a_pending_comment_edited_to_mention_someone_tells_them_only_once_approv
     pending = post(newcomer, p.article, "Hello", settings=PREMODERATED)
     threads.edit_comment(newcomer, pending, "Hello @carol")
     assert about(pending) == {}
-    moderation.approve_comment(p.mod, pending)
+    premoderation.approve_comment(p.mod, pending)
     assert about(pending) == {"carol": MENTION, "writer": ARTICLE_COMMENT}
 
 
 def test_a_pending_top_level_comment_tells_the_article_author_once_approved(p):
     pending = post(make_user("newcomer"), p.article, "Hello", settings=PREMODERATED)
     assert about(pending) == {}
-    moderation.approve_comment(p.mod, pending)
+    premoderation.approve_comment(p.mod, pending)
     assert about(pending) == {"writer": ARTICLE_COMMENT}
 
 
 def test_a_rejected_comment_never_tells_anyone(p):
     pending = post(make_user("newcomer"), p.article, "Buy @carol stuff", settings=PREMODERATED)
-    moderation.reject_comment(p.mod, pending, "spam")
+    premoderation.reject_comment(p.mod, pending, "spam")
     assert about(pending) == {}
 
 
@@ -400,7 +409,7 @@ def test_approving_a_reply_to_a_since_hidden_comment_does_not_tell_its_author(p)
     first = post(p.alice, p.article)
     pending = post(make_user("newcomer"), p.article, "reply", first, settings=PREMODERATED)
     moderation.hide_comment(p.mod, first, "abuse")
-    moderation.approve_comment(p.mod, pending)
+    premoderation.approve_comment(p.mod, pending)
     assert "alice" not in about(pending)
 
 
@@ -463,8 +472,8 @@ def test_restoring_tells_the_author(p):
 def test_an_appeal_decision_tells_the_author(p, grant, status, detail):
     comment = post(p.alice, p.article)
     moderation.hide_comment(p.mod, comment, "spam")
-    item: Appeal = moderation.appeal(p.alice, comment, "It was a real question.")
-    moderation.decide_appeal(p.mod, item, grant=grant)
+    item: Appeal = appeals.appeal(p.alice, comment, "It was a real question.")
+    appeals.decide_appeal(p.mod, item, grant=grant)
     assert comment.status is status
     note = only(p.alice, APPEAL_DECIDED)
     assert note.detail == detail and note.actor_id == p.mod.id

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Article, Follow, Role, Series, utcnow
-from forum.services import article_editor, article_rules, moderation
+from forum.services import article_editor, article_rules, sanctions
 from forum.services.errors import Forbidden, ValidationFailed
 from tests.conftest import client_as, csrf_token_from, make_article, make_series, make_user
 
@@ -409,7 +409,7 @@ def test_visitors_are_sent_to_log_in(app, people, path):
 
 def test_a_suspended_author_cannot_write_or_edit(app, people):
     make_article(people["ann"], slug="mine")
-    moderation.suspend_user(people["mod"], people["ann"], 7, "Cooling off.")
+    sanctions.suspend_user(people["mod"], people["ann"], 7, "Cooling off.")
     client = client_as(app, people["ann"])
     assert client.post("/articles/new", data=form_data()).status_code == 403
     assert client.post("/articles/mine/edit", data=form_data(slug="mine")).status_code == 403

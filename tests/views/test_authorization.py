@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Notification, Role, User, utcnow
-from forum.services import community, moderation, threads
+from forum.services import appeals, community, moderation, sanctions, threads
 from tests.conftest import (
     PASSWORD,
     client_as,
@@ -188,7 +188,7 @@ def build_world() -> World:
 
     article = make_article(writer, slug="open-article")
     locked = make_article(writer, slug="locked-article")
-    moderation.lock_article(mod, locked, "Heated.")
+    sanctions.lock_article(mod, locked, "Heated.")
 
     visible = threads.post_comment(author, article, "A visible comment.")
     moderation.report_comment(witness, visible, "spam", "Looks like an advert.")
@@ -200,14 +200,14 @@ def build_world() -> World:
     moderation.hide_comment(mod, hidden, "abuse", "A private note.")
     appealed = threads.post_comment(author, article, "A hidden comment, appealed.")
     moderation.hide_comment(mod, appealed, "spam")
-    appeal = moderation.appeal(author, appealed, "It was on topic.")
+    appeal = appeals.appeal(author, appealed, "It was on topic.")
     pending = threads.post_comment(
         author,
         article,
         "Waiting for review.",
         settings=threads.DiscussionSettings(premoderate_first=10),
     )
-    moderation.suspend_user(mod, suspended, 7, "Cooling off.")
+    sanctions.suspend_user(mod, suspended, 7, "Cooling off.")
     assert suspended.suspended_until > utcnow() + timedelta(days=6)
     notification = db.session.execute(
         select(Notification.id).where(Notification.user_id == author.id).limit(1)

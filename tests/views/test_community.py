@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Comment, CommentStatus, Follow, Notification, Role, Vote, utcnow
-from forum.services import community, moderation, notifications, threads
+from forum.services import (
+    appeals,
+    community,
+    moderation,
+    notifications,
+    premoderation,
+    sanctions,
+    threads,
+)
 from tests.conftest import login, make_article, make_user
 
 # --- helpers -----------------------------------------------------------------------------
@@ -360,7 +368,7 @@ def test_following_twice_and_unfollowing_what_you_do_not_follow_conflict(app, pe
 
 def test_a_locked_discussion_cannot_be_followed(app, people):
     article, alice, _, mod = people
-    moderation.lock_article(mod, article, "Quiet now.")
+    sanctions.lock_article(mod, article, "Quiet now.")
     reader = client_for(app, alice)
     response = reader.post("/articles/the-article/follow")
     assert response.status_code == 403
@@ -411,7 +419,7 @@ def test_the_notifications_page_describes_each_kind(app, people):
     moderation.unhide_comment(mod, mine)  # restored
     other = post(alice, article, "Another.")
     moderation.hide_comment(mod, other, "spam")
-    moderation.decide_appeal(mod, moderation.appeal(alice, other, "Please."), grant=False)
+    appeals.decide_appeal(mod, appeals.appeal(alice, other, "Please."), grant=False)
 
     response = client_for(app, alice).get("/notifications")
     assert response.status_code == 200
@@ -586,7 +594,7 @@ def test_a_pending_comment_notifies_when_approved(app_factory):
         assert nav_count(alice_client.get("/")) == 0
         assert inbox_items(alice_client.get("/notifications")) == []
 
-        moderation.approve_comment(mod, reply)
+        premoderation.approve_comment(mod, reply)
         page = alice_client.get("/notifications")
         assert nav_count(page) == 1
         assert inbox_items(page) == ["New newcomer replied to your comment on “The Article”."]

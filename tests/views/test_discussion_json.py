@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from forum.extensions import db, limiter
 from forum.models import Comment, Role
-from forum.services import moderation, threads
+from forum.services import sanctions, threads
 from tests.conftest import csrf_token_from, login, make_article, make_user
 
 JSON = {"Accept": "application/json"}
@@ -137,7 +137,7 @@ def test_a_refused_post_answers_with_errors_by_field(client, people):
 
 def test_a_locked_discussion_answers_403_with_the_reason(client, people):
     article, alice, _ = people
-    moderation.lock_article(make_user("mod", role=Role.MODERATOR), article, "Cooling off.")
+    sanctions.lock_article(make_user("mod", role=Role.MODERATOR), article, "Cooling off.")
     login(client, alice)
     response = client.post(
         f"/articles/{article.slug}/comments", data={"body": "Let me in."}, headers=JSON

@@ -8,7 +8,7 @@ import pytest
 
 from forum.extensions import db
 from forum.models import Role, utcnow
-from forum.services import moderation, threads
+from forum.services import moderation, premoderation, threads
 from forum.services.threads import DiscussionSettings
 from tests.conftest import login, make_article, make_user
 
@@ -183,7 +183,7 @@ def test_hidden_deleted_pending_and_rejected_comments_never_appear(client, peopl
     premoderated = DiscussionSettings(premoderate_first=1)
     pending = post(newcomer, article, "pending", settings=premoderated)
     rejected = post(newcomer, article, "rejected", settings=premoderated)
-    moderation.reject_comment(mod, rejected, "spam")
+    premoderation.reject_comment(mod, rejected, "spam")
     # A reply still standing under the deleted comment keeps it in the thread as
     # "[deleted]"; the feed still leaves the deleted comment out.
     replied = post(bob, article, "reply", shown)
@@ -201,7 +201,7 @@ def test_hidden_deleted_pending_and_rejected_comments_never_appear(client, peopl
 
     # Shown again, the hidden comment is back; approved, the pending one appears.
     moderation.unhide_comment(mod, hidden)
-    moderation.approve_comment(mod, pending)
+    premoderation.approve_comment(mod, pending)
     paths = entry_paths(fetch(client, url))
     assert (f"/comments/{hidden.id}" in paths) is True
     assert (f"/comments/{pending.id}" in paths) is (url != "/users/alice/comments.atom")

@@ -29,7 +29,7 @@ from forum.models import (
     utcnow,
 )
 from forum.moderation.forms import DURATION_CHOICES
-from forum.services import moderation, threads
+from forum.services import appeals, moderation, premoderation, sanctions, threads
 from tests.conftest import base_config, client_as, make_article, make_series, make_user, snapshot
 
 PREMODERATE = threads.DiscussionSettings(premoderate_first=10)
@@ -230,7 +230,7 @@ def test_hidden_pending_rejected_and_deleted_comments_stay_out_of_counts_and_pro
     moderation.hide_comment(w.mod, say(w.carl, w.article, "HIDDEN-TEXT"), "abuse")
     say(w.carl, w.article, "PENDING-TEXT", premoderate_first=10)
     rejected = say(w.carl, w.article, "REJECTED-TEXT", premoderate_first=10)
-    moderation.reject_comment(w.mod, rejected, "spam")
+    premoderation.reject_comment(w.mod, rejected, "spam")
     threads.delete_comment(w.carl, say(w.carl, w.article, "DELETED-TEXT"))
 
     for client in (client_as(app), client_as(app, w.rita)):
@@ -485,7 +485,9 @@ def test_new_account_limits_lift_after_enough_approved_comments(configured):
     newcomer = client_as(app, w.rita)
     refused(newcomer, "/articles/the-article/comments", comment_form(TWO_LINKS), 400)
     for n in range(2):
-        moderation.approve_comment(w.mod, say(w.rita, w.article, f"Fine {n}.", premoderate_first=5))
+        premoderation.approve_comment(
+            w.mod, say(w.rita, w.article, f"Fine {n}.", premoderate_first=5)
+        )
 
     response = newcomer.post("/articles/the-article/comments", data=comment_form(TWO_LINKS))
     assert response.status_code == 302
@@ -650,7 +652,7 @@ def test_an_appeal_joins_the_queue_and_granting_it_shows_the_comment(app, w, hid
 
 
 def test_denying_an_appeal_is_logged_and_the_comment_stays_hidden(app, w, hidden):
-    item = moderation.appeal(w.carl, hidden.comment, "It was a joke.")
+    item = appeals.appeal(w.carl, hidden.comment, "It was a joke.")
     response = client_as(app, w.admin).post(f"/moderation/appeals/{item.id}/deny")
     assert response.status_code == 302
     assert reload(hidden.comment).status is CommentStatus.HIDDEN
@@ -822,7 +824,7 @@ def every_action(app, w) -> SimpleNamespace:
     ok(mod, "/users/carl/trust")
     for comment, decision in ((granted, "grant"), (denied, "deny")):
         ok(mod, f"/comments/{comment.id}/hide", reason="abuse")
-        item = moderation.appeal(w.carl, comment, "Please.")
+        item = appeals.appeal(w.carl, comment, "Please.")
         ok(mod, f"/moderation/appeals/{item.id}/{decision}", reason=f"Appeal {decision}.")
     return SimpleNamespace(first=first)
 
@@ -905,7 +907,7 @@ def test_a_suspended_moderator_cannot_moderate_until_the_suspension_ends(app, w)
     """Only admins suspend moderators; that would mean nothing if they kept their powers."""
     comment = say(w.carl, w.article, "Buy my miracle pills.")
     moderation.report_comment(w.rita, comment, "spam")
-    moderation.suspend_user(w.admin, w.mod2, 7, "Overreach.")
+    sanctions.suspend_user(w.admin, w.mod2, 7, "Overreach.")
     suspended = client_as(app, w.mod2)
 
     assert suspended.get("/moderation").status_code == 403
@@ -919,7 +921,7 @@ def test_a_suspended_moderator_cannot_moderate_until_the_suspension_ends(app, w)
         refused(suspended, url, data, 403)
     assert "/moderation" not in nav_links(html(suspended.get("/")))
 
-    moderation.unsuspend_user(w.admin, w.mod2)
+    sanctions.unsuspend_user(w.admin, w.mod2)
     response = suspended.post(f"/comments/{comment.id}/hide", data={"reason": "spam"})
     assert response.status_code == 302
 

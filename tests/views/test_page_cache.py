@@ -17,6 +17,8 @@ from forum.services import (
     discussion_pages,
     discussion_state,
     moderation,
+    premoderation,
+    sanctions,
     threads,
     your_data,
 )
@@ -103,8 +105,8 @@ EVENTS: dict[str, tuple[Callable | None, Callable]] = {
         lambda w: moderation.hide_comment(w.mod, w.visible, "spam"),
         lambda w, _: moderation.unhide_comment(w.mod, w.visible),
     ),
-    "approve": (_pending, lambda w, pending: moderation.approve_comment(w.mod, pending)),
-    "reject": (_pending, lambda w, pending: moderation.reject_comment(w.mod, pending, "spam")),
+    "approve": (_pending, lambda w, pending: premoderation.approve_comment(w.mod, pending)),
+    "reject": (_pending, lambda w, pending: premoderation.reject_comment(w.mod, pending, "spam")),
     "pin": (None, lambda w, _: community.pin(w.writer, w.visible)),
     "unpin": (
         lambda w: community.pin(w.writer, w.visible),
@@ -115,22 +117,22 @@ EVENTS: dict[str, tuple[Callable | None, Callable]] = {
         lambda w: community.vote(w.bob, w.visible),
         lambda w, _: community.unvote(w.bob, w.visible),
     ),
-    "lock": (None, lambda w, _: moderation.lock_article(w.mod, w.article, "Closed for now.")),
+    "lock": (None, lambda w, _: sanctions.lock_article(w.mod, w.article, "Closed for now.")),
     "unlock": (
-        lambda w: moderation.lock_article(w.mod, w.article, "Closed for now."),
-        lambda w, _: moderation.unlock_article(w.mod, w.article),
+        lambda w: sanctions.lock_article(w.mod, w.article, "Closed for now."),
+        lambda w, _: sanctions.unlock_article(w.mod, w.article),
     ),
     "suspend a commenter": (
         None,
-        lambda w, _: moderation.suspend_user(w.mod, w.alice, 3, "Rude."),
+        lambda w, _: sanctions.suspend_user(w.mod, w.alice, 3, "Rude."),
     ),
     "unsuspend a commenter": (
-        lambda w: moderation.suspend_user(w.mod, w.alice, 3, "Rude."),
-        lambda w, _: moderation.unsuspend_user(w.mod, w.alice),
+        lambda w: sanctions.suspend_user(w.mod, w.alice, 3, "Rude."),
+        lambda w, _: sanctions.unsuspend_user(w.mod, w.alice),
     ),
     "role change of a commenter": (
         None,
-        lambda w, _: moderation.change_role(None, w.alice, "moderator"),
+        lambda w, _: sanctions.change_role(None, w.alice, "moderator"),
     ),
     "display name change": (None, lambda w, _: _set(w.alice, "display_name", "Alice L.")),
     "account deletion": (

@@ -9,7 +9,7 @@ from sqlalchemy import event
 
 from forum.extensions import db
 from forum.models import Role, utcnow
-from forum.services import community, moderation, threads, your_data
+from forum.services import community, moderation, premoderation, threads, your_data
 from tests.conftest import PASSWORD, client_as, make_article, make_user
 
 
@@ -92,7 +92,7 @@ def test_hidden_pending_rejected_and_deleted_comments_never_appear_to_others(app
     rejected = threads.post_comment(
         cast["alice"], cast["other"], "Rejected words.", settings=pending_settings
     )
-    moderation.reject_comment(cast["mod"], rejected, "spam")
+    premoderation.reject_comment(cast["mod"], rejected, "spam")
     for viewer in (None, cast["bob"], cast["mod"]):
         doc = profile_doc(app, "alice", viewer)
         assert listed(doc) == [visible.id]

@@ -18,7 +18,7 @@ from forum.models import (
     Role,
     User,
 )
-from forum.services import accounts, community, moderation, threads, your_data
+from forum.services import accounts, appeals, community, moderation, sanctions, threads, your_data
 from forum.services.errors import Conflict, NotAllowed
 from tests.conftest import PASSWORD, client_as, make_article, make_user
 
@@ -41,7 +41,7 @@ def world(app):
     threads.edit_comment(alice, first, "First **words**, revised.")
     hidden = threads.post_comment(alice, article, "A heated remark.")
     moderation.hide_comment(mod, hidden, "abuse", "MODERATOR-PRIVATE-NOTE")
-    moderation.appeal(alice, hidden, "It was a fair point.")
+    appeals.appeal(alice, hidden, "It was a fair point.")
     bobs = threads.post_comment(bob, article, "Bob's view.")
     moderation.report_comment(alice, bobs, "spam", "Looks like an advert.")
     community.vote(alice, bobs)
@@ -341,6 +341,6 @@ def test_the_service_checks_the_password_and_refuses_twice(app, world):
 
 
 def test_a_suspended_member_can_still_leave(app, world):
-    moderation.suspend_user(world["mod"], world["alice"], 7, "Cooling off.")
+    sanctions.suspend_user(world["mod"], world["alice"], 7, "Cooling off.")
     _, response = delete(app, world["alice"])
     assert response.status_code == 302

@@ -1,0 +1,91 @@
+"""Appeals: the author of a hidden comment asks, once, for another look; a moderator decides."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from forum.extensions import db
+from forum.models import (
+    Appeal,
+    AppealStatus,
+    Comment,
+    CommentStatus,
+    ModAction,
+    NotificationKind,
+    User,
+    utcnow,
+)
+from forum.services import notifications
+from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
+from forum.services.locking import commit_once, lock
+from forum.services.moderation import record_action, require_moderator, restore_comment
+from forum.services.text import clean_text
+
+
+def appeal(author: User, comment: Comment, message: str) -> Appeal:
+    """The author of a hidden comment asks once for another look."""
+    if comment.author_id != author.id:
+        raise Forbidden("Only the comment's author can appeal.")
+    if comment.status is not CommentStatus.HIDDEN:
+        raise Conflict("Only hidden comments can be appealed.")
+    message = clean_text(message).strip()
+    if not message:
+        raise NotAllowed("Say briefly why the comment should be shown again.", field="message")
+    if len(message) > 1000:
+        raise NotAllowed("Keep the appeal under 1,000 characters.", field="message")
+    if db.session.execute(select(Appeal.id).where(Appeal.comment_id == comment.id)).first():
+        raise Conflict("This comment has already been appealed; each comment can be appealed once.")
+    item = Appeal(comment=comment, author=author, message=message)
+    db.session.add(item)
+    commit_once(
+        lambda: Conflict(
+            "This comment has already been appealed; each comment can be appealed once."
+        )
+    )
+    return item
+
+
+def get_appeal(appeal_id: int) -> Appeal:
+    """The appeal with this number, or NotFound."""
+    item = db.session.get(Appeal, appeal_id)
+    if item is None:
+        raise NotFound("No appeal has that number.")
+    return item
+
+
+def open_appeals(limit: int = 50) -> list[Appeal]:
+    return list(
+        db.session.execute(
+            select(Appeal)
+            .options(
+                joinedload(Appeal.comment).joinedload(Comment.article), joinedload(Appeal.author)
+            )
+            .where(Appeal.status == AppealStatus.OPEN)
+            .order_by(Appeal.created_at)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> Appeal:
+    """Grant (the comment is shown again) or deny an appeal; either way it's logged."""
+    require_moderator(actor)
+    lock(item)  # the state below is read again, and held until the commit
+    if item.status is not AppealStatus.OPEN:
+        raise Conflict("That appeal has already been decided.")
+    item.status = AppealStatus.GRANTED if grant else AppealStatus.DENIED
+    item.resolved_at, item.resolved_by_id = utcnow(), actor.id
+    comment = item.comment
+    if grant and comment.status is CommentStatus.HIDDEN:
+        restore_comment(actor, comment, ModAction.UNHIDE, note)
+    record_action(
+        actor,
+        ModAction.APPEAL_GRANTED if grant else ModAction.APPEAL_DENIED,
+        comment=comment,
+        article_id=comment.article_id,
+        target_user_id=item.author_id,
+        reason=note or "",
+    )
+    outcome = "appeal granted: shown again" if grant else "appeal denied: stays hidden"
+    notifications.notify_moderated(comment, NotificationKind.APPEAL_DECIDED, actor, outcome)
+    db.session.commit()
+    return item
