@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from forum.auth.current import current_actor
 from forum.auth.redirects import safe_next
-from forum.discussion.views import comment_url, load_comment
+from forum.discussion.answers import comment_url, load_comment
 from forum.errors import database_down
 from forum.paging import page_arg
 from forum.services import articles, community, notifications
