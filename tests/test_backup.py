@@ -189,3 +189,10 @@ def test_pg_password_goes_in_the_environment_not_the_command_line():
     assert "s3cret" not in " ".join(args)
     assert env["PGPASSWORD"] == "s3cret"
     assert args == ["--host", "db.example", "--port", "6543", "--username", "someone"]
+
+
+def test_backup_into_a_missing_directory_fails_cleanly(app, tmp_path):
+    result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "no" / "such.backup")])
+    db.session.remove()
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "Traceback" not in result.output

@@ -104,18 +104,27 @@ def backup(engine: Engine, path: Path, progress: Progress | None = None) -> Back
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     if engine.dialect.name == "sqlite":
-        source = sqlite3.connect(_sqlite_file(engine.url))
-        target = sqlite3.connect(partial)
+        database = _sqlite_file(engine.url)
+        if not database.is_file():
+            raise BackupError(f"There is no database file at {database}.")
+
+        def report(status: int, remaining: int, total: int) -> None:
+            if progress is not None:
+                progress(total - remaining, total)
+
         try:
-
-            def report(status: int, remaining: int, total: int) -> None:
-                if progress is not None:
-                    progress(total - remaining, total)
-
-            source.backup(target, pages=SQLITE_PAGES_PER_STEP, progress=report)
-        finally:
-            target.close()
-            source.close()
+            source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            try:
+                target = sqlite3.connect(partial)
+                try:
+                    source.backup(target, pages=SQLITE_PAGES_PER_STEP, progress=report)
+                finally:
+                    target.close()
+            finally:
+                source.close()
+        except (sqlite3.Error, OSError) as exc:
+            partial.unlink(missing_ok=True)
+            raise BackupError(f"The backup failed: {exc}") from exc
     else:
         args, env = _pg_environment(engine.url)
         command = [_pg_tool("pg_dump"), "--format=custom", "--file", str(partial), *args]
@@ -158,14 +167,19 @@ def restore(engine: Engine, path: Path, *, force: bool = False) -> str:
         with open(path, "rb") as handle:
             if handle.read(16) != b"SQLite format 3\x00":
                 raise BackupError(f"{path} is not an SQLite backup.")
-        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        target = sqlite3.connect(_sqlite_file(engine.url))
         try:
-            # The backup API replaces every page of the target: forcing needs nothing more.
-            source.backup(target)
-        finally:
-            target.close()
-            source.close()
+            source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            try:
+                target = sqlite3.connect(_sqlite_file(engine.url))
+                try:
+                    # The backup API replaces every page of the target: forcing needs no more.
+                    source.backup(target)
+                finally:
+                    target.close()
+            finally:
+                source.close()
+        except (sqlite3.Error, OSError) as exc:
+            raise BackupError(f"The restore failed: {exc}") from exc
     else:
         args, env = _pg_environment(engine.url)
         command = [_pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction"]
