@@ -196,3 +196,13 @@ def test_backup_into_a_missing_directory_fails_cleanly(app, tmp_path):
     db.session.remove()
     assert result.exit_code == 1
     assert "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_missing_pg_tools_are_named(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    try:
+        backup_service._pg_tool("pg_dump")
+    except backup_service.BackupError as exc:
+        assert "pg_dump is not on PATH" in str(exc)
+    else:
+        raise AssertionError("expected a BackupError")
