@@ -1,4 +1,4 @@
-"""Command-line interface: ``flask --app forum users|articles|comments|demo ...``."""
+"""Command-line interface: ``flask --app forum users|articles|comments|demo|backup|restore ...``."""
 
 import fcntl
 import sys
@@ -16,6 +16,7 @@ from forum.services import (
     accounts,
     article_import,
     articles,
+    backup,
     mail,
     notifications,
     populate,
@@ -229,6 +230,50 @@ def send_notifications(limit: int):
     )
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_database(path: Path):
+    """Back up the database to PATH, online (the site may keep serving).
+
+    SQLite: the sqlite3 backup API (a consistent copy of a database in use). PostgreSQL:
+    pg_dump in custom format (restore with `flask --app forum restore` or pg_restore)."""
+    engine = db.engine
+    db.session.remove()  # no transaction of this command holds a lock during the copy
+    try:
+        method = backup.method_for(engine)
+        click.echo(f"Backing up with {method} to {path}")
+        last = [-1]
+
+        def progress(done: int, total: int) -> None:
+            percent = 100 * done // total if total else 100
+            if percent // 10 != last[0] // 10:  # a line every tenth, not every step
+                click.echo(f"  {percent:3d} % ({done}/{total} pages)" if total > 1 else "  done")
+                last[0] = percent
+
+        result = backup.backup(engine, path, progress=progress)
+    except backup.BackupError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"Backup written: {result.path} ({result.size} bytes)")
+    click.echo(f"SHA-256: {result.sha256}")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace the content of a database that has tables.")
+def restore_database(path: Path, force: bool):
+    """Restore the backup at PATH into the configured database, which must be empty."""
+    engine = db.engine
+    db.session.remove()
+    click.echo(f"Restoring {path} (SHA-256 {backup.sha256_of(path)})")
+    try:
+        method = backup.restore(engine, path, force=force)
+    except backup.BackupError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"Restored with {method}. Check it: flask --app forum db current")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to the app's ``flask`` CLI."""
     app.cli.add_command(users_cli)
@@ -236,3 +281,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(comments_cli)
     app.cli.add_command(demo)
     app.cli.add_command(notifications_cli)
+    app.cli.add_command(backup_database)
+    app.cli.add_command(restore_database)
