@@ -228,6 +228,10 @@ def permalink(comment_id: int):
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 @reads_first  # the write lock is taken only around the update (threads.edit_comment)
 @login_required
+# Each edit stores a revision and may mention people: bounded per account like posting.
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_EDIT"], key_func=_account_key, methods=["POST"]
+)
 def edit(comment_id: int):
     comment = load_comment(comment_id)
     user = current_actor()

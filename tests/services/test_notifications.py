@@ -265,6 +265,22 @@ def test_a_mention_added_by_an_edit_tells_the_person_named_and_nobody_else(p):
     assert notifications.unread_count(dave) == 1
 
 
+def test_edits_tell_at_most_max_mentions_people_over_a_comments_lifetime(p):
+    """Editing ten new names in each time once reached 60 people from one comment; the cap
+    counts every version: the original's mentions and each edit's."""
+    people = [make_user(f"person{n:02d}") for n in range(35)]
+    names = [person.username for person in people]
+    comment = post(p.bob, p.article, "Hello " + " ".join(f"@{n}" for n in names[:4]))
+    mentioned = {name for name, kind in about(comment).items() if kind is MENTION}
+    assert mentioned == set(names[:4])
+    for start in (4, 14, 24):
+        batch = names[start : start + 10]
+        threads.edit_comment(p.bob, comment, "Hello " + " ".join(f"@{n}" for n in batch))
+    mentioned = {name for name, kind in about(comment).items() if kind is MENTION}
+    assert len(mentioned) == mentions.MAX_MENTIONS
+    assert mentioned == set(names[: mentions.MAX_MENTIONS])  # the first come, in order
+
+
 def test_following_a_discussion_tells_you_about_every_new_comment(p):
     community.follow(p.carol, p.article)
     top = post(p.alice, p.article, "top-level")
