@@ -94,6 +94,7 @@ def _spam_check(form: CommentForm) -> None:
         started=form.form_started.data,
         enabled=current_app.config["SPAM_CHECKS_ENABLED"],
         min_seconds=current_app.config["SPAM_MIN_SUBMIT_SECONDS"],
+        secret_key=current_app.secret_key,
     )
 
 
