@@ -7,7 +7,7 @@ import pytest
 from flask import abort
 
 from forum.extensions import db
-from forum.models import Role
+from forum.models import Article, Role
 from tests.conftest import client_as, make_article, make_series, make_user
 
 
@@ -286,3 +286,20 @@ def test_the_page_tags_drafts_with_the_account_and_anonymous_readers_have_none(a
     assert tags[0] and tags[1] and tags[0] != tags[1]
     assert tags[0] == tags[2]  # the same account finds its drafts again
     assert str(rita.id) != tags[0]
+
+
+def test_a_suspended_reader_is_offered_no_vote_report_or_follow_button(app):
+    """They would be refused (a suspension leaves reading, appealing and deleting one's own
+    data), so the page doesn't offer them; others still see them."""
+    from forum.services import sanctions, threads
+
+    writer = make_user("writer", role=Role.AUTHOR)
+    make_article(writer, slug="the-article")
+    article = db.session.execute(db.select(Article).filter_by(slug="the-article")).scalar_one()
+    threads.post_comment(writer, article, "Something to vote on.")
+    mod, sam = make_user("mod", role=Role.MODERATOR), make_user("sam")
+    sanctions.suspend_user(mod, sam, 7, "Cooling off.")
+    for user, shown in ((make_user("rita"), True), (sam, False)):
+        page = client_as(app, user).get("/articles/the-article").text
+        for marker in ("/vote", 'class="action-report"', "/follow"):
+            assert (marker in page) is shown, (user.username, marker)
