@@ -41,7 +41,7 @@ def check_form(
         raise NotAllowed(BOT_MESSAGE)
     try:
         shown = int(_signer(secret_key).unsign(started or "").decode())
-    except (BadSignature, ValueError, UnicodeDecodeError):
+    except (BadSignature, ValueError):  # UnicodeError is a ValueError
         raise NotAllowed(BOT_MESSAGE) from None
     if (now if now is not None else time.time()) - shown < min_seconds:
         raise NotAllowed(BOT_MESSAGE)
