@@ -79,17 +79,18 @@ def notify_new_comment(
         parent = db.session.get(Comment, comment.parent_id)
         if parent is not None and parent.is_visible:
             notify(parent.author, NotificationKind.REPLY)
-    if mentions_only:
-        # Over a comment's lifetime at most MAX_MENTIONS people hear of it by mention:
-        # editing names in and out must not ping the membership ten at a time.
-        budget = mentions.MAX_MENTIONS - _mentioned_so_far(comment)
-        for user in sorted(mentioned.values(), key=lambda user: user.username_key):
-            if len(made) >= budget:  # ``made`` holds only this edit's mentions
-                break
-            notify(user, NotificationKind.MENTION)
-        return made
-    for user in mentioned.values():
+    # Over a comment's lifetime at most MAX_MENTIONS people hear of it by mention: editing
+    # names in and out must not ping the membership ten at a time (an edit made before the
+    # posting's fan-out ran counts too).
+    budget = mentions.MAX_MENTIONS - _mentioned_so_far(comment)
+    for user in sorted(mentioned.values(), key=lambda user: user.username_key):
+        before = len(made)
+        if budget <= 0:
+            break
         notify(user, NotificationKind.MENTION)
+        budget -= len(made) - before
+    if mentions_only:
+        return made
     article = comment.article
     if comment.parent_id is None:
         notify(article.author, NotificationKind.ARTICLE_COMMENT)

@@ -281,6 +281,21 @@ def test_edits_tell_at_most_max_mentions_people_over_a_comments_lifetime(p):
     assert mentioned == set(names[: mentions.MAX_MENTIONS])  # the first come, in order
 
 
+def test_a_late_fan_out_after_edits_keeps_to_the_lifetime_cap(p):
+    """Posting's notifications go out after the response: edits made before they do must
+    not let the fan-out mention ten more people."""
+    people = [make_user(f"late{n:02d}") for n in range(20)]
+    comment = post(p.bob, p.article, "Hello.")
+    comment.notified_at = None  # as if the fan-out after posting hadn't run yet
+    db.session.commit()
+    for batch in (people[:10], people[10:]):
+        body = "Hello " + " ".join(f"@{person.username}" for person in batch)
+        threads.edit_comment(p.bob, comment, body)
+    notifications.fan_out(comment.id)
+    mentioned = {name for name, kind in about(comment).items() if kind is MENTION}
+    assert mentioned == {person.username for person in people[:10]}
+
+
 def test_following_a_discussion_tells_you_about_every_new_comment(p):
     community.follow(p.carol, p.article)
     top = post(p.alice, p.article, "top-level")
