@@ -78,6 +78,9 @@ class DefaultConfig:
     RATELIMIT_POST = "6 per minute;60 per hour"
     RATELIMIT_POST_NEW_ACCOUNT = "2 per minute;20 per hour"
     RATELIMIT_REPORT = "10 per minute;60 per hour"
+    # Edits per account (each one stores a revision and may mention people): a budget of
+    # their own, so fixing a typo right after posting isn't refused.
+    RATELIMIT_EDIT = "10 per minute;60 per hour"
 
     MODERATION_PAGE_SIZE = 25
     PROFILE_PAGE_SIZE = 20

@@ -1,9 +1,12 @@
 """Jinja filters and globals used across templates."""
 
+import hashlib
+import hmac
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from flask import Flask, g
+from flask import Flask, current_app, g
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from forum.models import utcnow
@@ -69,6 +72,18 @@ def form_token() -> str:
     return g.get("form_token_placeholder") or generate_csrf()
 
 
+def draft_owner() -> str | None:
+    """Whose unsent drafts the browser may show: an opaque tag of the logged-in account
+    (``<body data-account>``), so the script keys drafts by account and the next person to
+    log in on a shared browser never sees them. None for anonymous readers (no drafts)."""
+    if not current_user.is_authenticated:
+        return None
+    key = current_app.secret_key
+    key = key.encode() if isinstance(key, str) else key
+    digest = hmac.new(key, f"drafts:{current_user.id}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:20]
+
+
 def long_date(moment: datetime) -> str:
     """'27 November 2026'."""
     return f"{moment.day} {moment:%B %Y}"
@@ -84,5 +99,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(short_time, "shorttime")
     app.add_template_global(tree_steps, "tree_steps")
     app.add_template_global(form_token, "form_token")
+    app.add_template_global(draft_owner, "draft_owner")
     app.add_template_global(permissions, "can")
     app.add_template_global(REASON_CHOICES, "reason_choices")

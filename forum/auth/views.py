@@ -72,7 +72,7 @@ def _enforce_session_limits() -> None:
 def register():
     form = RegisterForm()
     if request.method == "GET":
-        form.form_started.data = spam.form_token()
+        form.form_started.data = spam.form_token(current_app.secret_key)
     if form.validate_on_submit():
         try:
             spam.check_form(
@@ -80,6 +80,7 @@ def register():
                 started=form.form_started.data,
                 enabled=current_app.config["SPAM_CHECKS_ENABLED"],
                 min_seconds=current_app.config["SPAM_MIN_SUBMIT_SECONDS"],
+                secret_key=current_app.secret_key,
             )
             user = accounts.register(
                 form.username.data,

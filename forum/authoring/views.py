@@ -37,7 +37,9 @@ EDITOR_MAX_REQUEST_BYTES = 2 * 1024 * 1024
 
 @bp.url_value_preprocessor
 def _allow_long_articles(endpoint: str | None, values: dict | None) -> None:
-    if endpoint in EDITOR_ENDPOINTS:
+    # Only for people with an author's desk: anyone else (anonymous visitors above all)
+    # keeps the site's small limit, so 2 MB bodies can't be sent by whoever wants to.
+    if endpoint in EDITOR_ENDPOINTS and permissions.has_author_desk(current_user):
         request.max_content_length = EDITOR_MAX_REQUEST_BYTES
         request.max_form_memory_size = EDITOR_MAX_REQUEST_BYTES
 

@@ -30,7 +30,7 @@ def settings() -> threads.DiscussionSettings:
 def new_comment_form(parent_id: int | None = None) -> CommentForm:
     form = CommentForm(formdata=None)
     form.parent_id.data = str(parent_id) if parent_id else ""
-    form.form_started.data = spam.form_token()
+    form.form_started.data = spam.form_token(current_app.secret_key)
     form.idempotency_key.data = str(uuid.uuid4())
     return form
 

@@ -94,6 +94,7 @@ def _spam_check(form: CommentForm) -> None:
         started=form.form_started.data,
         enabled=current_app.config["SPAM_CHECKS_ENABLED"],
         min_seconds=current_app.config["SPAM_MIN_SUBMIT_SECONDS"],
+        secret_key=current_app.secret_key,
     )
 
 
@@ -228,6 +229,10 @@ def permalink(comment_id: int):
 @bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
 @reads_first  # the write lock is taken only around the update (threads.edit_comment)
 @login_required
+# Each edit stores a revision and may mention people: bounded per account like posting.
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_EDIT"], key_func=_account_key, methods=["POST"]
+)
 def edit(comment_id: int):
     comment = load_comment(comment_id)
     user = current_actor()

@@ -2,14 +2,28 @@
 
 Built with feedgen; only visible comments ever appear (never hidden, pending or deleted)."""
 
+from urllib.parse import urlsplit
+
 from feedgen.feed import FeedGenerator
-from flask import Blueprint, Response, url_for
+from flask import Blueprint, Response, current_app
 
 from forum.models import Article, Comment, utcnow
 from forum.services import accounts, articles, feeds
 from forum.services.text import xml_safe
 
 bp = Blueprint("feeds", __name__)
+
+
+def _external(endpoint: str, anchor: str = "", **values) -> str:
+    """An absolute URL under the configured ``BASE_URL``: feeds are fetched and kept by
+    readers and aggregators, so their links must never follow a request's ``Host`` header
+    (anyone can send one, and a cached feed would carry it to everybody)."""
+    parts = urlsplit(current_app.config["BASE_URL"])
+    urls = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path.rstrip("/") or "/", url_scheme=parts.scheme
+    )
+    url = urls.build(endpoint, values, force_external=True)
+    return f"{url}#{anchor}" if anchor else url
 
 
 def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> Response:
@@ -28,7 +42,7 @@ def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> 
         feed.updated(utcnow())
     for comment in reversed(comments):  # feedgen prepends; keep newest first in the output
         entry = feed.add_entry()
-        link = url_for("discussion.permalink", comment_id=comment.id, _external=True)
+        link = _external("discussion.permalink", comment_id=comment.id)
         author = xml_safe(comment.author.name)
         entry.id(link)
         entry.link(href=link)
@@ -44,9 +58,9 @@ def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> 
 def article_comments(slug: str):
     article: Article = articles.get_article(slug)
     return _atom(
-        url_for("feeds.article_comments", slug=slug, _external=True),
+        _external("feeds.article_comments", slug=slug),
         f"Comments on “{article.title}”",
-        url_for("site.article", slug=slug, _anchor="discussion", _external=True),
+        _external("site.article", anchor="discussion", slug=slug),
         feeds.newest_comments(article=article),
     )
 
@@ -56,9 +70,9 @@ def user_comments(username: str):
     # A deleted account has no feed (its profile page says it was deleted).
     user = accounts.get_by_username(username, include_deleted=False)
     return _atom(
-        url_for("feeds.user_comments", username=user.username, _external=True),
+        _external("feeds.user_comments", username=user.username),
         f"Comments by {user.name}",
-        url_for("site.profile", username=user.username, _external=True),
+        _external("site.profile", username=user.username),
         feeds.newest_comments(author=user),
     )
 
@@ -66,8 +80,8 @@ def user_comments(username: str):
 @bp.get("/comments.atom")
 def site_comments():
     return _atom(
-        url_for("feeds.site_comments", _external=True),
+        _external("feeds.site_comments"),
         "Newest comments",
-        url_for("site.index", _external=True),
+        _external("site.index"),
         feeds.newest_comments(),
     )

@@ -1,12 +1,13 @@
 """Registration, authentication and password changes."""
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 
 from forum.extensions import db, passwords
 from forum.models import Role, User
 from forum.models.users import new_session_token
 from forum.services.errors import NotAllowed, NotFound, ValidationFailed
-from forum.services.text import clean_display_name, clean_text
+from forum.services.text import clean_display_name
 from forum.services.usernames import USERNAME_RULE, is_valid_username
 from forum.sqlite import writing
 
@@ -25,6 +26,15 @@ def get_by_username(username: str, *, include_deleted: bool = True) -> User:
     if user is None:
         raise NotFound("No one by that name has an account here.")
     return user
+
+
+def normalize_address(address: str) -> str:
+    """The address as stored (domain lower-cased), or NotAllowed when it isn't one. The one
+    check for every address an account gets: at registration and on the account page."""
+    try:
+        return validate_email(address.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise NotAllowed(f"That isn't an email address: {exc}", field="email") from None
 
 
 def username_problem(username: str) -> str | None:
@@ -64,13 +74,21 @@ def register(
         errors["username"] = problem
     if problem := password_problem(password, username, min_length, max_length):
         errors["password"] = problem
+    address = None
+    if email and email.strip():
+        # Checked like the account page's address: a carriage return or a non-address
+        # stored here would end up in mail headers once confirmation is sent.
+        try:
+            address = normalize_address(email)
+        except NotAllowed as exc:
+            errors["email"] = exc.message
     if errors:
         raise ValidationFailed(errors)
     user = User(
         username=username,
         username_key=username.lower(),
         display_name=clean_display_name(display_name),
-        email=clean_text(email).strip() or None,
+        email=address,
         password_hash=passwords.hash(password),
         role=role,
     )

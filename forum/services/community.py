@@ -12,10 +12,13 @@ from forum.services.errors import Conflict, Forbidden, NotAllowed
 # --- votes ----------------------------------------------------------------------------------
 
 _ALREADY_VOTED = "You have already marked this comment helpful."
+_SUSPENDED = "Your account is suspended, so you can't do that."
 
 
 def vote(user: User, comment: Comment) -> Comment:
-    """Mark a comment helpful, once; never one's own."""
+    """Mark a comment helpful, once; never one's own; not while suspended."""
+    if not permissions.can_vote(user):
+        raise Forbidden(_SUSPENDED)
     if comment.author_id == user.id:
         raise Forbidden("You can't vote for your own comment.")
     if not comment.is_visible:
@@ -43,6 +46,8 @@ def vote(user: User, comment: Comment) -> Comment:
 
 def unvote(user: User, comment: Comment) -> Comment:
     """Take back a helpful vote."""
+    if not permissions.can_vote(user):
+        raise Forbidden(_SUSPENDED)
     # The DELETE says whether there was a vote to take back; a check before it could pass
     # for two requests at once, and the count would then lose two.
     removed = db.session.execute(
@@ -92,7 +97,11 @@ def helpful_votes_received(user: User) -> int:
 
 
 def can_pin(user: User | None, article: Article) -> bool:
-    return permissions.is_article_author(user, article) or permissions.is_moderator(user)
+    """The article's author or a moderator, in good standing (a suspended moderator keeps
+    the role but not the powers)."""
+    return (
+        permissions.is_article_author(user, article) or permissions.is_moderator(user)
+    ) and permissions.in_good_standing(user)
 
 
 def pin(user: User, comment: Comment, article: Article | None = None) -> Comment:
@@ -152,6 +161,8 @@ def add_follow(user: User, article: Article) -> bool:
 
 
 def follow(user: User, article: Article) -> None:
+    if not permissions.can_follow(user):
+        raise Forbidden(_SUSPENDED)
     if article.discussion_locked:
         raise Forbidden("This discussion is locked, so there is nothing new to follow.")
     if not add_follow(user, article):

@@ -6,25 +6,16 @@ once. The emails are returned so the caller can try to deliver them at once."""
 
 from datetime import datetime
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 
 from forum.extensions import db, passwords
 from forum.models import EmailPreference, Notification, OutgoingEmail, User
 from forum.models.users import new_session_token
 from forum.services import mail_compose, tokens
-from forum.services.accounts import password_problem
+from forum.services.accounts import normalize_address, password_problem
 from forum.services.errors import Conflict, NotAllowed
 from forum.services.locking import lock
 from forum.services.tokens import InvalidToken, Purpose, TokenSettings
-
-
-def normalize_address(address: str) -> str:
-    """The address as stored (domain lower-cased), or NotAllowed when it isn't one."""
-    try:
-        return validate_email(address.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
-        raise NotAllowed(f"That isn't an email address: {exc}", field="email") from None
 
 
 def _user_from(payload: dict) -> User:

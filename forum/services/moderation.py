@@ -126,7 +126,10 @@ def restore_comment(actor: User, comment: Comment, action: ModAction, note: str 
 
 
 def report_comment(reporter: User, comment: Comment, category: str, note: str = "") -> Report:
-    """File a report; one per reader per comment, never on one's own comment."""
+    """File a report; one per reader per comment, never on one's own comment, not while
+    suspended."""
+    if not permissions.in_good_standing(reporter):
+        raise Forbidden("Your account is suspended, so you can't report comments.")
     if comment.author_id == reporter.id:
         raise Forbidden("You can't report your own comment.")
     if not comment.is_visible:

@@ -79,8 +79,16 @@ def notify_new_comment(
         parent = db.session.get(Comment, comment.parent_id)
         if parent is not None and parent.is_visible:
             notify(parent.author, NotificationKind.REPLY)
-    for user in mentioned.values():
+    # Over a comment's lifetime at most MAX_MENTIONS people hear of it by mention: editing
+    # names in and out must not ping the membership ten at a time (an edit made before the
+    # posting's fan-out ran counts too).
+    budget = mentions.MAX_MENTIONS - _mentioned_so_far(comment)
+    for user in sorted(mentioned.values(), key=lambda user: user.username_key):
+        before = len(made)
+        if budget <= 0:
+            break
         notify(user, NotificationKind.MENTION)
+        budget -= len(made) - before
     if mentions_only:
         return made
     article = comment.article
@@ -93,6 +101,16 @@ def notify_new_comment(
         notify(user, NotificationKind.FOLLOWED)
     comment.notified_at = utcnow()
     return made
+
+
+def _mentioned_so_far(comment: Comment) -> int:
+    """How many people this comment has notified by mention, in any of its versions."""
+    return db.session.execute(
+        select(func.count(func.distinct(Notification.user_id))).where(
+            Notification.comment_id == comment.id,
+            Notification.kind == NotificationKind.MENTION,
+        )
+    ).scalar_one()
 
 
 def fan_out(comment_id: int) -> int:

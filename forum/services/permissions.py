@@ -19,9 +19,16 @@ def is_admin(user: User | None) -> bool:
     return _is_user(user) and user.is_admin
 
 
+def in_good_standing(user: User | None) -> bool:
+    """Logged in and not suspended: what every write power needs. A suspension leaves a
+    member reading, appealing and deleting their own data, and nothing else (no votes,
+    reports, follows or pins, whatever their role)."""
+    return _is_user(user) and not user.is_suspended()
+
+
 def can_post(user: User | None, article: Article) -> bool:
     """Whether ``user`` may start or join the discussion under ``article`` now."""
-    return _is_user(user) and not user.is_suspended() and (not article.discussion_locked)
+    return in_good_standing(user) and (not article.discussion_locked)
 
 
 def can_reply(user: User | None, comment: Comment) -> bool:
@@ -69,8 +76,19 @@ def can_hide(user: User | None, comment: Comment) -> bool:
 
 
 def can_report(user: User | None, comment: Comment) -> bool:
-    """Logged-in readers report other people's visible comments."""
-    return _is_user(user) and comment.author_id != user.id and comment.is_visible
+    """Readers in good standing report other people's visible comments."""
+    return in_good_standing(user) and comment.author_id != user.id and comment.is_visible
+
+
+def can_vote(user: User | None) -> bool:
+    """Votes (and taking them back) move what others see first: not while suspended."""
+    return in_good_standing(user)
+
+
+def can_follow(user: User | None) -> bool:
+    """Following subscribes to mail and notifications: a write, refused while suspended
+    (unfollowing only lessens what one receives, so it stays open)."""
+    return in_good_standing(user)
 
 
 def can_lock(user: User | None, article: Article) -> bool:

@@ -215,3 +215,32 @@ def test_the_reply_and_edit_pages_get_the_counter_and_preview_too(page, live, pe
     expect(edit.locator(".live-preview strong")).to_have_text("changed")
     edit.get_by_role("button", name="Save changes").click()
     expect(page.locator(".flash-success")).to_contain_text("Your changes are saved")
+
+
+DRAFT_KEYS = "() => Object.keys(localStorage).filter(k => k.startsWith('forum:draft:'))"
+
+
+def test_drafts_are_the_accounts_and_are_cleared_on_logout(page, live, person, article):
+    """Drafts were keyed by page only and survived logout: the next person to log in on
+    the browser saw the previous one's unsent text."""
+    slug, _ = article
+    open_article(page, live, person, slug)
+    main_form(page).get_by_label("Your comment").fill("My unsent secret.")
+    page.wait_for_function(f"() => ({DRAFT_KEYS})().length === 1")
+
+    # Another account on the same browser (a shared machine, a session that ran out).
+    sign_in(page, live, person("next"))
+    page.goto(f"/articles/{slug}")
+    expect(main_form(page).get_by_label("Your comment")).to_have_value("")
+    assert page.locator(".draft-note").count() == 0
+
+    # Logging out forgets this account's drafts.
+    main_form(page).get_by_label("Your comment").fill("Theirs, for a moment.")
+    page.wait_for_function(f"() => ({DRAFT_KEYS})().length === 2")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_load_state()
+    assert len(page.evaluate(DRAFT_KEYS)) == 1  # the first account's, not this one's
+
+    # Anonymous readers keep no drafts (they have no comment form to keep one for, either).
+    page.goto(f"/articles/{slug}")
+    assert page.evaluate("() => document.body.hasAttribute('data-account')") is False

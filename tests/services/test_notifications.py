@@ -265,6 +265,37 @@ def test_a_mention_added_by_an_edit_tells_the_person_named_and_nobody_else(p):
     assert notifications.unread_count(dave) == 1
 
 
+def test_edits_tell_at_most_max_mentions_people_over_a_comments_lifetime(p):
+    """Editing ten new names in each time once reached 60 people from one comment; the cap
+    counts every version: the original's mentions and each edit's."""
+    people = [make_user(f"person{n:02d}") for n in range(35)]
+    names = [person.username for person in people]
+    comment = post(p.bob, p.article, "Hello " + " ".join(f"@{n}" for n in names[:4]))
+    mentioned = {name for name, kind in about(comment).items() if kind is MENTION}
+    assert mentioned == set(names[:4])
+    for start in (4, 14, 24):
+        batch = names[start : start + 10]
+        threads.edit_comment(p.bob, comment, "Hello " + " ".join(f"@{n}" for n in batch))
+    mentioned = {name for name, kind in about(comment).items() if kind is MENTION}
+    assert len(mentioned) == mentions.MAX_MENTIONS
+    assert mentioned == set(names[: mentions.MAX_MENTIONS])  # the first come, in order
+
+
+def test_a_late_fan_out_after_edits_keeps_to_the_lifetime_cap(p):
+    """Posting's notifications go out after the response: edits made before they do must
+    not let the fan-out mention ten more people."""
+    people = [make_user(f"late{n:02d}") for n in range(20)]
+    comment = post(p.bob, p.article, "Hello.")
+    comment.notified_at = None  # as if the fan-out after posting hadn't run yet
+    db.session.commit()
+    for batch in (people[:10], people[10:]):
+        body = "Hello " + " ".join(f"@{person.username}" for person in batch)
+        threads.edit_comment(p.bob, comment, body)
+    notifications.fan_out(comment.id)
+    mentioned = {name for name, kind in about(comment).items() if kind is MENTION}
+    assert mentioned == {person.username for person in people[:10]}
+
+
 def test_following_a_discussion_tells_you_about_every_new_comment(p):
     community.follow(p.carol, p.article)
     top = post(p.alice, p.article, "top-level")

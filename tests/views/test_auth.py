@@ -138,6 +138,30 @@ def test_invalid_registration_is_refused_with_the_message_beside_the_field(
     assert user_count() == 0
 
 
+@pytest.mark.parametrize(
+    "email",
+    [
+        "newcomer@example.org\r\nBcc: everyone@example.org",
+        "new\rcomer@example.org",
+        "not an address",
+        "two@at@example.org",
+    ],
+)
+def test_registration_checks_the_email_address_like_the_account_page(client, app, email):
+    """Registration once stored the address unchecked, carriage returns included."""
+    response = client.post("/register", data={**REGISTRATION, "email": email})
+    assert response.status_code == 400
+    page = FormPage(response.get_data(as_text=True))
+    assert "isn't an email address" in page.errors["email"]
+    assert user_count() == 0
+
+
+def test_registration_stores_the_address_as_the_account_page_would(client, app):
+    response = client.post("/register", data={**REGISTRATION, "email": " Newcomer@EXAMPLE.org "})
+    assert response.status_code == 302
+    assert stored_user("newcomer").email == "Newcomer@example.org"
+
+
 @pytest.mark.parametrize("taken", ["alice", "ALICE", "aLiCe", " Alice "])
 def test_registration_refuses_a_taken_username_in_any_letter_case(client, app, taken):
     make_user("Alice")

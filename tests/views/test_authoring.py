@@ -226,6 +226,22 @@ def test_an_article_longer_than_the_sites_request_limit_is_accepted_with_csrf_on
         assert response.status_code == 413
 
 
+@pytest.mark.parametrize("who", ["anonymous", "reader"])
+def test_the_editors_larger_limit_is_only_for_people_with_an_authors_desk(app_factory, who):
+    """The 2 MB limit was applied before login: anyone could make the site read 2 MB
+    bodies. Without an author's desk the site's own 64 KiB limit answers first."""
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        make_article(slug="an-article")
+        user = make_user("rita") if who == "reader" else None
+        client = client_as(app, user)
+        body = "A long paragraph. " * 4500  # about 80 KB
+        for path in ("/articles/new", "/articles/an-article/edit"):
+            response = client.post(path, data=form_data(body=body))
+            assert response.status_code == 413, (path, response.status_code)
+        assert article_count() == 1
+
+
 def test_without_a_csrf_token_nothing_is_saved(app_factory):
     app = app_factory(WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from forum.extensions import db
-from forum.models import Notification, Role, User, utcnow
+from forum.models import Comment, Notification, Role, User, utcnow
 from forum.services import appeals, community, moderation, sanctions, threads
 from tests.conftest import (
     PASSWORD,
@@ -82,10 +82,10 @@ TABLE = [
         E(anon=302, reader=403, author=302, writer=403, mod=403, admin=403, suspended=403)),
     Row("/comments/{visible}/delete", {},
         E(anon=302, reader=403, author=302, writer=403, mod=403, admin=403, suspended=403)),
-    # A suspended member may still report (reading is allowed, and so is telling the
-    # moderators about what one reads); only their own comments are off limits.
+    # A suspension removes every write power but appealing and deleting one's own data:
+    # a suspended member reads, but no longer reports, votes, follows or pins.
     Row("/comments/{visible}/flag", {"category": "abuse", "note": "Rude."},
-        E(anon=302, reader=302, author=403, writer=302, mod=302, admin=302, suspended=302)),
+        E(anon=302, reader=302, author=403, writer=302, mod=302, admin=302, suspended=403)),
     Row("/comments/{hidden}/appeal", {"message": "Please look again."},
         E(anon=302, reader=403, author=302, writer=403, mod=403, admin=403, suspended=403)),
     # --- moderating comments -------------------------------------------------------------
@@ -106,15 +106,15 @@ TABLE = [
     # --- votes, pins, follows, notifications ---------------------------------------------
     # The reader has voted for {liked} and follows {article}; the writer pinned {liked}.
     Row("/comments/{visible}/vote", {},
-        E(anon=302, reader=302, author=403, writer=302, mod=302, admin=302, suspended=302)),
+        E(anon=302, reader=302, author=403, writer=302, mod=302, admin=302, suspended=403)),
     Row("/comments/{liked}/unvote", {},
-        E(anon=302, reader=302, author=409, writer=409, mod=409, admin=409, suspended=409)),
+        E(anon=302, reader=302, author=409, writer=409, mod=409, admin=409, suspended=403)),
     Row("/comments/{visible}/pin", {},
         E(anon=302, reader=403, author=403, writer=302, mod=302, admin=302, suspended=403)),
     Row("/comments/{liked}/unpin", {},
         E(anon=302, reader=403, author=403, writer=302, mod=302, admin=302, suspended=403)),
     Row("/articles/{article}/follow", {},
-        E(anon=302, reader=409, author=302, writer=302, mod=302, admin=302, suspended=302)),
+        E(anon=302, reader=409, author=302, writer=302, mod=302, admin=302, suspended=403)),
     Row("/articles/{article}/unfollow", {},
         E(anon=302, reader=302, author=409, writer=409, mod=409, admin=409, suspended=409)),
     # {notification} is one of the comment author's: nobody else may even learn it exists.
@@ -316,3 +316,26 @@ def test_the_table_names_real_routes_and_every_actor(app):
         assert endpoint != "static", row
         assert set(row.expect) == set(ACTORS), row
         assert row.expect[ANON] == 302, f"{row}: anonymous visitors are sent to log in"
+
+
+@pytest.mark.parametrize("action", ["pin", "unpin", "vote", "unvote", "flag", "follow"])
+def test_a_suspended_moderator_keeps_the_role_but_not_the_powers(app, world, action):
+    """Only admins suspend moderators; while suspended, a moderator pins, unpins, votes,
+    reports and follows no more than any suspended reader (the table's ``suspended`` is a
+    reader)."""
+    admin = db.session.get(User, world.users[ADMIN])
+    mod = db.session.get(User, world.users[MOD])
+    target = world.values["liked" if action in ("unpin", "unvote") else "visible"]
+    if action == "unvote":
+        community.vote(mod, db.session.get(Comment, target))  # before the suspension
+    sanctions.suspend_user(admin, mod, 7, "Overreach.")
+    path = {
+        "follow": f"/articles/{world.values['article']}/follow",
+        "flag": f"/comments/{target}/flag",
+    }.get(action, f"/comments/{target}/{action}")
+    data = {"category": "abuse", "note": "Rude."} if action == "flag" else {}
+    client = client_as(app, mod)
+    before = snapshot()
+    response = client.post(path, data=data)
+    assert response.status_code == 403, response.get_data(as_text=True)[:600]
+    assert changed_tables(before, snapshot()) == []

@@ -252,7 +252,9 @@ def test_registering_with_something_that_is_not_an_address_queues_nothing(app, c
             "confirm": NEW_PASSWORD,
         },
     )
-    assert response.status_code == 302
+    # Refused beside the field (as on the account page), so nothing is queued either.
+    assert response.status_code == 400
+    assert "an email address" in response.get_data(as_text=True)
     assert outgoing_count() == 0
 
 

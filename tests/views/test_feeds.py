@@ -13,6 +13,8 @@ from forum.services.threads import DiscussionSettings
 from tests.conftest import login, make_article, make_user
 
 ATOM = "{http://www.w3.org/2005/Atom}"
+# Feed links are built from the configured base URL, never from the request's Host.
+BASE = "https://forum.example/community"
 FEEDS = [
     "/articles/the-article/comments.atom",
     "/users/alice/comments.atom",
@@ -21,6 +23,14 @@ FEEDS = [
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def app(app_factory):
+    """The app with a base URL unlike the test client's ``localhost``, under a path."""
+    app = app_factory(BASE_URL=BASE)
+    with app.app_context():
+        yield app
 
 
 @pytest.fixture
@@ -85,7 +95,9 @@ def entries(root) -> list[ET.Element]:
 
 def entry_paths(root) -> list[str]:
     """The permalink path of each entry, in feed order."""
-    return ["/" + one(e, "id").text.split("://", 1)[1].split("/", 1)[1] for e in entries(root)]
+    ids = [one(e, "id").text for e in entries(root)]
+    assert all(i.startswith(BASE + "/") for i in ids), ids
+    return [i.removeprefix(BASE) for i in ids]
 
 
 def permalinks(*comments) -> list[str]:
@@ -105,9 +117,9 @@ def test_an_articles_feed_lists_its_visible_comments_newest_first(client, people
 
     root = fetch(client, "/articles/the-article/comments.atom")
     assert one(root, "title").text == 'Comments on “Cells & "Signals"”'
-    assert one(root, "id").text == "http://localhost/articles/the-article/comments.atom"
+    assert one(root, "id").text == BASE + "/articles/the-article/comments.atom"
     assert root.find(f"{ATOM}link[@rel='alternate']").get("href") == (
-        "http://localhost/articles/the-article#discussion"
+        BASE + "/articles/the-article#discussion"
     )
     assert entry_paths(root) == permalinks(latest, reply, first)
     assert parse_time(one(root, "updated").text) == latest.created_at
@@ -126,14 +138,12 @@ def test_a_users_feed_lists_their_visible_comments_everywhere(client, people):
 
     root = fetch(client, "/users/alice/comments.atom")
     assert one(root, "title").text == "Comments by Alice <Liddell>"
-    assert root.find(f"{ATOM}link[@rel='alternate']").get("href") == (
-        "http://localhost/users/alice"
-    )
+    assert root.find(f"{ATOM}link[@rel='alternate']").get("href") == (BASE + "/users/alice")
     assert entry_paths(root) == permalinks(there, here)
     assert one(one(entries(root)[0], "author"), "name").text == "Alice <Liddell>"
     # The name is found whatever its case; the feed's id uses its own spelling.
     root = fetch(client, "/users/ALICE/comments.atom")
-    assert one(root, "id").text == "http://localhost/users/alice/comments.atom"
+    assert one(root, "id").text == BASE + "/users/alice/comments.atom"
     assert entry_paths(root) == permalinks(there, here)
 
 
@@ -255,3 +265,15 @@ def test_the_discussion_links_its_feed(client, people):
     login(client, people[1])
     page = client.get("/articles/the-article").get_data(as_text=True)
     assert 'href="/articles/the-article/comments.atom"' in page
+
+
+@pytest.mark.parametrize("url", FEEDS)
+def test_feed_links_use_the_base_url_whatever_the_host_header(client, people, url):
+    """Feed links once followed the request's Host: a forged Host put its links in the feed."""
+    article, alice, _, _ = people
+    post(alice, article, "Hello.")
+    response = client.get(url, headers={"Host": "evil.example"})
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "evil.example" not in text
+    assert BASE + "/comments/" in text

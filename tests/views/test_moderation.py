@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import lxml.html
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from forum import create_app
@@ -29,7 +30,7 @@ from forum.models import (
     utcnow,
 )
 from forum.moderation.forms import DURATION_CHOICES
-from forum.services import appeals, moderation, premoderation, sanctions, threads
+from forum.services import appeals, moderation, premoderation, sanctions, spam, threads
 from tests.conftest import base_config, client_as, make_article, make_series, make_user, snapshot
 
 PREMODERATE = threads.DiscussionSettings(premoderate_first=10)
@@ -466,8 +467,13 @@ def test_after_enough_approved_comments_new_ones_appear_at_once(configured):
 SPAM_ON = {"SPAM_CHECKS_ENABLED": True, "SPAM_MIN_SUBMIT_SECONDS": 0}
 
 
+def signed_time(seconds_ago: float = 0) -> str:
+    """A ``form_started`` value as the app signs it, shown ``seconds_ago``."""
+    return spam.form_token(current_app.secret_key, now=time.time() - seconds_ago)
+
+
 def comment_form(body: str, **extra) -> dict:
-    return {"body": body, "form_started": str(int(time.time())), **extra}
+    return {"body": body, "form_started": signed_time(), **extra}
 
 
 TWO_LINKS = "See https://a.example and https://b.example"
@@ -543,7 +549,9 @@ def test_the_forms_carry_a_honeypot_and_the_time_they_were_shown(configured):
         [honeypot] = tree.xpath('//input[@name="website"]')
         assert honeypot.get("tabindex") == "-1"
         [started] = tree.xpath('//input[@name="form_started"]')
-        assert abs(int(started.get("value")) - time.time()) < 60
+        shown, signature = started.get("value").split(".")
+        assert abs(int(shown) - time.time()) < 60
+        assert signature  # signed: see test_an_unsigned_or_forged_timer_is_refused
 
 
 def registration(**extra) -> dict:
@@ -551,7 +559,7 @@ def registration(**extra) -> dict:
         "username": "newbie",
         "password": "a long enough password",
         "confirm": "a long enough password",
-        "form_started": str(int(time.time()) - 60),
+        "form_started": signed_time(60),
         **extra,
     }
 
@@ -569,19 +577,46 @@ def test_a_filled_honeypot_is_refused_and_nothing_is_written(configured):
 def test_a_submit_faster_than_a_person_types_is_refused(configured):
     app = configured(SPAM_CHECKS_ENABLED=True, SPAM_MIN_SUBMIT_SECONDS=3)
     w = make_world()
-    now = str(int(time.time()))
+    now = signed_time()
     refused(client_as(app), "/register", registration(form_started=now), 400)
     reader = client_as(app, w.rita)
     refused(reader, "/articles/the-article/comments", comment_form("Hi.", form_started=now), 400)
     page = refused(reader, "/articles/the-article/comments", {"body": "No timer."}, 400)
     assert "looked automated" in page
 
-    earlier = str(int(time.time()) - 10)
+    earlier = signed_time(10)
     assert client_as(app).post("/register", data=registration()).status_code == 302
     response = reader.post(
         "/articles/the-article/comments", data=comment_form("Hi.", form_started=earlier)
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        "0",  # the unsigned timer once passed: "shown" in 1970
+        str(int(time.time()) - 60),  # unsigned, plausible
+        "0." + "A" * 27,  # a made-up signature
+        "{}.{}".format(0, "x"),
+    ],
+)
+def test_an_unsigned_or_forged_timer_is_refused(configured, forged):
+    app = configured(SPAM_CHECKS_ENABLED=True, SPAM_MIN_SUBMIT_SECONDS=3)
+    w = make_world()
+    page = refused(client_as(app), "/register", registration(form_started=forged), 400)
+    assert "looked automated" in page
+    reader = client_as(app, w.rita)
+    page = refused(
+        reader, "/articles/the-article/comments", comment_form("Hi.", form_started=forged), 400
+    )
+    assert "looked automated" in page
+    # A signature for another time doesn't fit this one.
+    value, signature = signed_time(60).split(".")
+    tampered = f"{int(value) - 3600}.{signature}"
+    refused(
+        reader, "/articles/the-article/comments", comment_form("Hi.", form_started=tampered), 400
+    )
 
 
 def test_spam_checks_switch_off_with_the_environment(app_factory, tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from forum import create_app
 from forum.extensions import db, limiter
-from forum.models import Comment, Report, Role, User
+from forum.models import Comment, CommentRevision, Report, Role, User
 from forum.services import threads
 from tests.conftest import PASSWORD, TEST_REDIS_URL, base_config, client_as, make_article, make_user
 
@@ -31,6 +31,7 @@ LIMITS = {
     "RATELIMIT_POST": "3 per minute",
     "RATELIMIT_POST_NEW_ACCOUNT": "1 per minute",
     "RATELIMIT_REPORT": "2 per minute",
+    "RATELIMIT_EDIT": "3 per minute",
 }
 
 needs_redis = pytest.mark.skipif(
@@ -208,6 +209,29 @@ def test_comments_and_replies_share_one_posting_budget(limited):
     parent = threads.post_comment(make_user("other"), article, "Reply to me.")
     response = client.post(f"/comments/{parent.id}/reply", data={"body": "A fourth."})
     assert_too_many(response)
+
+
+def test_edits_are_limited_per_account(limited):
+    """Edits once had no limit (206 in 18 seconds, each a stored revision)."""
+    app = limited.build()
+    article = make_article(slug="the-article")
+    editor = make_user("editor")
+    comments = [threads.post_comment(editor, article, f"Comment {n}.") for n in range(2)]
+    client = client_as(app, editor)
+    for n in range(3):  # one budget across the account's comments
+        response = client.post(f"/comments/{comments[n % 2].id}/edit", data={"body": f"V{n}."})
+        assert response.status_code == 302, html(response)[:300]
+    response = client.post(
+        f"/comments/{comments[0].id}/edit", data={"body": "Too many."}, **from_address("10.3.3.3")
+    )
+    assert_too_many(response)
+    assert client.get(f"/comments/{comments[0].id}/edit").status_code == 200  # reading the form
+    db.session.rollback()
+    assert db.session.execute(select(func.count(CommentRevision.id))).scalar_one() == 3
+    other = trusted_user("other")
+    mine = threads.post_comment(other, article, "Mine.")
+    response = client_as(app, other).post(f"/comments/{mine.id}/edit", data={"body": "Mine!"})
+    assert response.status_code == 302
 
 
 def test_reports_are_limited_per_account(limited):

@@ -7,8 +7,8 @@ import pytest
 from flask import abort
 
 from forum.extensions import db
-from forum.models import Role
-from tests.conftest import make_article, make_series, make_user
+from forum.models import Article, Role
+from tests.conftest import client_as, make_article, make_series, make_user
 
 
 def page(client, path: str) -> str:
@@ -262,3 +262,44 @@ def test_pages_load_no_inline_script_or_style(client, series_of_three):
 )
 def test_ids_the_database_cannot_hold_are_404_before_any_query(client, path):
     assert client.get(path).status_code == 404
+
+
+def _draft_owner(page: str) -> str | None:
+    found = re.search(r'<body(?: data-account="([0-9a-f]+)")?>', page)
+    assert found, "no <body> tag"
+    return found.group(1)
+
+
+def test_the_page_tags_drafts_with_the_account_and_anonymous_readers_have_none(app):
+    """Drafts in the browser were keyed by page only, so the next person to log in on a
+    shared browser saw the last one's unsent text. The page names whose drafts it may show
+    (an opaque tag, not the id), and the logout form is marked for the script to clear
+    them."""
+    make_article(slug="the-article")
+    rita, sam = make_user("rita"), make_user("sam")
+    assert _draft_owner(client_as(app).get("/articles/the-article").text) is None
+    tags = []
+    for user in (rita, sam, rita):
+        page = client_as(app, user).get("/articles/the-article").text
+        tags.append(_draft_owner(page))
+        assert "data-logout" in page
+    assert tags[0] and tags[1] and tags[0] != tags[1]
+    assert tags[0] == tags[2]  # the same account finds its drafts again
+    assert str(rita.id) != tags[0]
+
+
+def test_a_suspended_reader_is_offered_no_vote_report_or_follow_button(app):
+    """They would be refused (a suspension leaves reading, appealing and deleting one's own
+    data), so the page doesn't offer them; others still see them."""
+    from forum.services import sanctions, threads
+
+    writer = make_user("writer", role=Role.AUTHOR)
+    make_article(writer, slug="the-article")
+    article = db.session.execute(db.select(Article).filter_by(slug="the-article")).scalar_one()
+    threads.post_comment(writer, article, "Something to vote on.")
+    mod, sam = make_user("mod", role=Role.MODERATOR), make_user("sam")
+    sanctions.suspend_user(mod, sam, 7, "Cooling off.")
+    for user, shown in ((make_user("rita"), True), (sam, False)):
+        page = client_as(app, user).get("/articles/the-article").text
+        for marker in ("/vote", 'class="action-report"', "/follow"):
+            assert (marker in page) is shown, (user.username, marker)

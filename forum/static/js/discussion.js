@@ -264,13 +264,66 @@
     return update;
   }
 
+  // Drafts are the account's, never the browser's: keyed by the logged-in account's tag
+  // (<body data-account>), removed when it logs out; anonymous readers have none.
+  var DRAFT_PREFIX = "draft:";
+
+  function draftAccount() {
+    return document.body ? document.body.getAttribute("data-account") : null;
+  }
+
   function draftKey(form) {
+    var account = draftAccount();
+    if (!account) {
+      return null;
+    }
     var url = new URL(form.getAttribute("action") || window.location.href, window.location.href);
-    return "draft:" + url.pathname;
+    return DRAFT_PREFIX + account + ":" + url.pathname;
+  }
+
+  // Removes stored drafts whose key (after the prefix) passes ``matches``.
+  function forgetDrafts(matches) {
+    try {
+      var storage = window.localStorage;
+      var doomed = [];
+      for (var i = 0; i < storage.length; i += 1) {
+        var name = storage.key(i);
+        var prefix = STORE_PREFIX + DRAFT_PREFIX;
+        if (name && name.indexOf(prefix) === 0 && matches(name.slice(prefix.length))) {
+          doomed.push(name);
+        }
+      }
+      doomed.forEach(function (name) {
+        storage.removeItem(name);
+      });
+    } catch (e) {
+      /* not available: nothing was kept */
+    }
+  }
+
+  function setUpDraftCleanup() {
+    // Drafts of an earlier version were keyed by page only ("draft:/path"): anyone's.
+    forgetDrafts(function (rest) {
+      return rest.charAt(0) === "/";
+    });
+    var account = draftAccount();
+    if (!account) {
+      return;
+    }
+    $$("form[data-logout]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        forgetDrafts(function (rest) {
+          return rest.indexOf(account + ":") === 0;
+        });
+      });
+    });
   }
 
   function setUpDraft(form, textarea, options) {
     var key = draftKey(form);
+    if (!key) {
+      return { clear: function () {} };
+    }
     var saved = store.get(key);
     var original = textarea.value;
     var save = debounce(function () {
@@ -1328,6 +1381,7 @@
   // --- start ------------------------------------------------------------------------------------
 
   function start() {
+    setUpDraftCleanup();
     var section = discussionSection();
     if (section) {
       refreshToggles();
