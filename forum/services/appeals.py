@@ -17,7 +17,7 @@ from forum.models import (
 from forum.services import notifications
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from forum.services.locking import commit_once, lock
-from forum.services.moderation import record_action, require_moderator, restore_comment
+from forum.services.moderation import record_comment_action, require_moderator, restore_comment
 from forum.services.text import clean_text
 
 
@@ -77,14 +77,9 @@ def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> App
     comment = item.comment
     if grant and comment.status is CommentStatus.HIDDEN:
         restore_comment(actor, comment, ModAction.UNHIDE, note)
-    record_action(
-        actor,
-        ModAction.APPEAL_GRANTED if grant else ModAction.APPEAL_DENIED,
-        comment=comment,
-        article_id=comment.article_id,
-        target_user_id=item.author_id,
-        reason=note or "",
-    )
+    decision = ModAction.APPEAL_GRANTED if grant else ModAction.APPEAL_DENIED
+    # The appeal's author is the comment's author: only they can appeal.
+    record_comment_action(actor, decision, comment, reason=note or "")
     outcome = "appeal granted: shown again" if grant else "appeal denied: stays hidden"
     notifications.notify_moderated(comment, NotificationKind.APPEAL_DECIDED, actor, outcome)
     db.session.commit()

@@ -45,6 +45,21 @@ def record_action(
     )
 
 
+def record_comment_action(
+    actor: User, action: ModAction, comment: Comment, *, reason: str = "", note: str = ""
+) -> None:
+    """Log an action on a comment, naming its article and its author."""
+    record_action(
+        actor,
+        action,
+        comment=comment,
+        article_id=comment.article_id,
+        target_user_id=comment.author_id,
+        reason=reason,
+        note=note,
+    )
+
+
 def require_moderator(actor: User) -> None:
     """Staff act only while their own account is in good standing: a suspended moderator
     (only admins suspend moderators) keeps the role but not the powers."""
@@ -81,14 +96,8 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
     comment.hidden_reason, comment.hidden_note = category.value, clean_text(note).strip()[:500]
     _resolve_reports(comment, actor, ReportStatus.ACTIONED, now)
     notifications.notify_moderated(comment, NotificationKind.HIDDEN, actor, category.label)
-    record_action(
-        actor,
-        ModAction.HIDE,
-        comment=comment,
-        article_id=comment.article_id,
-        target_user_id=comment.author_id,
-        reason=category.value,
-        note=comment.hidden_note,
+    record_comment_action(
+        actor, ModAction.HIDE, comment, reason=category.value, note=comment.hidden_note
     )
     db.session.commit()
     return comment
@@ -111,15 +120,7 @@ def restore_comment(actor: User, comment: Comment, action: ModAction, note: str 
     comment.status = CommentStatus.VISIBLE
     comment.hidden_at = comment.hidden_by_id = None
     comment.hidden_reason = comment.hidden_note = None
-    record_action(
-        actor,
-        action,
-        comment=comment,
-        article_id=comment.article_id,
-        target_user_id=comment.author_id,
-        reason=f"was hidden as {previous}",
-        note=note,
-    )
+    record_comment_action(actor, action, comment, reason=f"was hidden as {previous}", note=note)
 
 
 # --- reports -------------------------------------------------------------------------------

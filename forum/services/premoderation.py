@@ -18,7 +18,12 @@ from forum.models import (
 from forum.services import mentions, notifications
 from forum.services.errors import Conflict, NotAllowed
 from forum.services.locking import lock
-from forum.services.moderation import parse_reason, record_action, require_moderator
+from forum.services.moderation import (
+    parse_reason,
+    record_action,
+    record_comment_action,
+    require_moderator,
+)
 from forum.services.text import clean_text
 
 
@@ -93,13 +98,7 @@ def approve_comment(actor: User, comment: Comment) -> Comment:
     if comment.status is not CommentStatus.PENDING:
         raise Conflict("That comment isn't waiting for review.")
     comment.status = CommentStatus.VISIBLE
-    record_action(
-        actor,
-        ModAction.APPROVE,
-        comment=comment,
-        article_id=comment.article_id,
-        target_user_id=comment.author_id,
-    )
+    record_comment_action(actor, ModAction.APPROVE, comment)
     # Readers hear about a comment only once it is visible.
     notifications.notify_new_comment(
         comment, mentions.resolve(mentions.mentioned_names(comment.body_md))
@@ -117,15 +116,7 @@ def reject_comment(actor: User, comment: Comment, reason: str, note: str = "") -
     comment.status = CommentStatus.REJECTED
     comment.hidden_reason, comment.hidden_note = category.value, clean_text(note).strip()[:500]
     comment.hidden_at, comment.hidden_by = utcnow(), actor
-    record_action(
-        actor,
-        ModAction.REJECT,
-        comment=comment,
-        article_id=comment.article_id,
-        target_user_id=comment.author_id,
-        reason=category.value,
-        note=note or "",
-    )
+    record_comment_action(actor, ModAction.REJECT, comment, reason=category.value, note=note or "")
     db.session.commit()
     return comment
 
