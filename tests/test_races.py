@@ -6,9 +6,7 @@ FORUM_TEST_DATABASE_URL) they need the row locks and the unique-violation handli
 link works once, a comment is hidden once, no edit's text is lost, a double report or appeal
 is the normal "already done" answer (409), never a 500."""
 
-import threading
 import time
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -27,44 +25,14 @@ from forum.models import (
 from forum.services import appeals, mail_accounts, moderation, threads, tokens
 from forum.services.errors import Conflict
 from forum.services.tokens import InvalidToken, TokenSettings
-from forum.sqlite import write_intent
 from tests.conftest import login, make_article, make_user
+from tests.race_support import race
 
 
 @pytest.fixture
 def racing_app(app_factory):
     """An app with no context pushed: every thread pushes its own."""
     return app_factory()
-
-
-def race(app, count: int, prepare: Callable[[int], tuple], act: Callable[..., object]) -> list:
-    """Run ``act(*prepare(i))`` in ``count`` threads; the reads of ``prepare`` are done by
-    all before any ``act`` starts. Returns each thread's result or exception."""
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-
-    def run(i: int) -> None:
-        with app.app_context():
-            try:
-                # Read as a request would before its write: without SQLite's write lock
-                # (else the first thread would hold it at the barrier), and ending the read.
-                reading = write_intent.set(False)
-                args = prepare(i)
-                db.session.commit()
-                write_intent.reset(reading)
-                barrier.wait()
-                results[i] = act(*args)
-            except Exception as error:
-                results[i] = error
-            finally:
-                db.session.remove()
-
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
-    return results
 
 
 def scalar(app, query):

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from forum.extensions import db
 from forum.models import Article, Comment, User
 from forum.services import threads
-from forum.sqlite import write_intent
 from tests.conftest import login, make_article, make_user
+from tests.race_support import race
 
 KEY_FIELD = re.compile(r'name="idempotency_key" type="hidden" value="([0-9a-f-]{36})"')
 
@@ -112,32 +112,16 @@ def test_the_same_key_at_the_same_moment_stores_one_comment(app_factory, monkeyp
         author_id = make_user("poster").id
         article_id = make_article(slug="keyed").id
         db.session.remove()
-    count = 4
-    barrier = threading.Barrier(count, timeout=30)
-    results: list = [None] * count
-
-    def post(i: int) -> None:
-        with app.app_context():
-            try:
-                reading = write_intent.set(False)  # a request's reads, before its write
-                author = db.session.get(User, author_id)
-                article = db.session.get(Article, article_id)
-                db.session.commit()
-                write_intent.reset(reading)
-                barrier.wait()
-                results[i] = threads.post_comment(
-                    author, article, "Sent four times at once", idempotency_key="raced-key"
-                ).id
-            except Exception as error:
-                results[i] = error
-            finally:
-                db.session.remove()
-
-    workers = [threading.Thread(target=post, args=(i,)) for i in range(count)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(60)
+    results = race(
+        app,
+        4,
+        lambda i: (db.session.get(User, author_id), db.session.get(Article, article_id)),
+        lambda author, article: (
+            threads.post_comment(
+                author, article, "Sent four times at once", idempotency_key="raced-key"
+            ).id
+        ),
+    )
     assert all(isinstance(r, int) for r in results), results
     assert len(set(results)) == 1
     with app.app_context():
