@@ -129,6 +129,6 @@ def render_comment_fragment(comment: Comment) -> str:
         article=comment.article,
         viewer=reader,
         settings=settings(),
-        voted=cached.ReaderMarks.of(reader, comment.article).voted,
+        voted=community.voted_in(reader, comment.article),
         can_pin=community.can_pin(reader, comment.article),
     )
