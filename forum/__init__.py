@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 
@@ -70,7 +71,19 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.register(app)
     templating.register(app)
     cli.register(app)
+    _warn_about_python_311(app)
     return app
+
+
+def _warn_about_python_311(app: Flask) -> None:
+    """CPython 3.11 corrupts memory now and then in workers rendering large pages under load
+    (README, "Running on PostgreSQL with Redis and gunicorn"); say so where it matters."""
+    if sys.version_info < (3, 12) and "gunicorn" in sys.modules and not app.testing:
+        app.logger.warning(
+            "Python %d.%d: workers may crash under load; serve the forum with Python 3.12 "
+            "or newer (see README).",
+            *sys.version_info[:2],
+        )
 
 
 def _resolve_config(app: Flask) -> None:
