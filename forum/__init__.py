@@ -9,7 +9,16 @@ from pathlib import Path
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import anonymous_pages, cli, errors, input_guard, page_cache, security, templating
+from forum import (
+    anonymous_pages,
+    cli,
+    errors,
+    input_guard,
+    page_cache,
+    security,
+    templating,
+    theme,
+)
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
@@ -111,6 +120,8 @@ def _resolve_config(app: Flask) -> None:
             f"FORUM_SANITIZER must be 'bleach' or 'nh3', not {app.config['SANITIZER']!r}"
         )
     sanitize.configure(app.config["SANITIZER"])
+    # Checked now, so a bad name, logo or colour stops the app at start with a clear message.
+    app.extensions["forum_theme"] = theme.SiteTheme.from_config(app.config)
 
 
 def _instance_secret_key(instance: Path) -> str:

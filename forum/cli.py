@@ -25,6 +25,7 @@ from forum.services import (
     sanitize,
 )
 from forum.services.errors import DomainError, ValidationFailed
+from forum.services.text import count_of
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
 articles_cli = AppGroup("articles", help="Import articles from Markdown files.")
@@ -95,7 +96,7 @@ def import_articles(paths: tuple[Path, ...]):
         raise SystemExit(1) from None
     for article, created in results:
         click.echo(f"{'Created' if created else 'Updated'} {article.slug}: {article.title}")
-    click.echo(f"{len(results)} article(s) imported.")
+    click.echo(f"{count_of(len(results), 'article')} imported.")
 
 
 @click.command("demo")
@@ -205,7 +206,7 @@ def send_notifications(limit: int):
     # ran (a worker stopped in between).
     caught_up = notifications.catch_up()
     if caught_up:
-        click.echo(f"Made {caught_up} notification(s) that posting had left to do.")
+        click.echo(f"Made {count_of(caught_up, 'notification')} that posting had left to do.")
     try:
         settings = mail.MailSettings.from_config(current_app.config)
         links = EmailLinks.for_app(current_app)
@@ -224,7 +225,8 @@ def send_notifications(limit: int):
         queued = mail.queue_due_notifications(links)
         report = mail.send_outgoing(settings, limit=limit)
     click.echo(
-        f"Queued {queued.immediate} notification email(s) and {queued.digests} digest(s). "
+        f"Queued {count_of(queued.immediate, 'notification email')} and "
+        f"{count_of(queued.digests, 'digest')}. "
         f"Sent {report.sent}, failed {report.failed} (gave up on {report.gave_up}), "
         f"{report.waiting} waiting to be retried."
     )

@@ -43,6 +43,12 @@ class DefaultConfig:
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_MAX_LENGTH = 1024
 
+    # The site's identity (forum/theme.py): the name in the header and titles, an optional
+    # logo (a path here or an https:// address) and an accent colour (#rrggbb).
+    SITE_NAME = "Forum"
+    LOGO_URL: str | None = None
+    ACCENT_COLOR: str | None = None
+
     # Discussion
     SANITIZER = "bleach"
     COMMENT_MAX_LENGTH = 10_000

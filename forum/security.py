@@ -18,13 +18,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def content_security_policy(app: Flask) -> str:
+    """The policy, with the site's logo allowed when FORUM_LOGO_URL is on another site."""
+    logo_origin = app.extensions["forum_theme"].logo_origin
+    if logo_origin is None:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self'", f"img-src 'self' {logo_origin}")
+
+
 def register(app: Flask) -> None:
     """Add the headers to every response, error pages and static files included."""
+    policy = content_security_policy(app)
 
     @app.after_request
     def _security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")

@@ -101,4 +101,5 @@ def register(app: Flask) -> None:
     app.add_template_global(form_token, "form_token")
     app.add_template_global(draft_owner, "draft_owner")
     app.add_template_global(permissions, "can")
+    app.add_template_global(app.extensions["forum_theme"], "site_theme")
     app.add_template_global(REASON_CHOICES, "reason_choices")

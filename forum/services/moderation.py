@@ -30,7 +30,7 @@ from forum.services import notifications, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 from forum.services.locking import commit_once, lock
 from forum.services.pages import Page, check_page, paginate
-from forum.services.text import clean_text
+from forum.services.text import clean_text, count_of
 
 
 def record_action(
@@ -162,7 +162,7 @@ def dismiss_reports(actor: User, comment: Comment, note: str = "") -> int:
         ModAction.DISMISS,
         comment=comment,
         article_id=comment.article_id,
-        reason=f"{closed} report(s) dismissed",
+        reason=f"{count_of(closed, 'report')} dismissed",
         note=note,
     )
     db.session.commit()

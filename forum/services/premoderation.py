@@ -24,7 +24,7 @@ from forum.services.moderation import (
     record_comment_action,
     require_moderator,
 )
-from forum.services.text import clean_text
+from forum.services.text import clean_text, count_of
 
 
 def approved_count(user: User) -> int:
@@ -63,8 +63,8 @@ def check_link_cap(
     links = count_links(body)
     if links > max_links:
         raise NotAllowed(
-            f"New accounts can include at most {max_links} link(s) in a comment; this one has "
-            f"{links}. The limit lifts as your comments are approved.",
+            f"New accounts can include at most {count_of(max_links, 'link')} in a comment; "
+            f"this one has {links}. The limit lifts as your comments are approved.",
             field="body",
         )
 
