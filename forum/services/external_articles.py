@@ -1,0 +1,179 @@
+"""External articles: pages on the publisher's own site that have their discussion here.
+
+A page is known by its *canonical URL* (:func:`canonical_url`), so the many ways a browser or
+an export names one page (``HTTP://Example.tld:80/a?utm_source=x#top``) find one discussion,
+while addresses that are different pages (``/?p=4`` and ``/2014/test/``) stay different.
+When a page moves, :func:`remap` points the discussion at the new address and keeps the old
+one as an :class:`ArticleAlias`, which :func:`find_by_url` still answers to."""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import select
+
+from forum.extensions import db
+from forum.models import Article, ArticleAlias, User
+from forum.models.articles import EXTERNAL_URL_MAX
+from forum.services import article_rules
+from forum.services.errors import Conflict, NotAllowed, NotFound
+from forum.services.text import clean_text
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+# Query parameters that say how a reader arrived, not which page they are on.
+TRACKING_PARAMETER = re.compile(
+    r"^(utm_.*|fbclid|gclid|dclid|gbraid|wbraid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|igshid)$",
+    re.IGNORECASE,
+)
+
+
+def canonical_url(raw: str) -> str:
+    """The one address a page's discussion is filed under, or NotAllowed saying what is wrong.
+
+    Scheme and host are lower-cased (an international host becomes its ASCII form), a default
+    port is dropped, the path is kept as written ("/" when empty), the query is kept in its
+    order without tracking parameters, and the fragment is dropped."""
+    text = (raw or "").strip()
+    if not text:
+        raise NotAllowed("Give the page's address.", field="url")
+    if len(text) > EXTERNAL_URL_MAX:
+        raise NotAllowed(f"A page address can be at most {EXTERNAL_URL_MAX} characters.", "url")
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as error:
+        raise NotAllowed(f"That is not a page address ({error}).", field="url") from error
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise NotAllowed("A page address starts with http:// or https://.", field="url")
+    if parts.username is not None or parts.password is not None:
+        raise NotAllowed("A page address must not hold a user name or password.", field="url")
+    host = _ascii_host(parts.hostname or "")
+    netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    if any(ch.isspace() for ch in parts.path + parts.query):
+        raise NotAllowed("A page address cannot contain spaces.", field="url")
+    query = urlencode(
+        [
+            (name, value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            if not TRACKING_PARAMETER.match(name)
+        ]
+    )
+    url = urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    if len(url) > EXTERNAL_URL_MAX:
+        raise NotAllowed(f"A page address can be at most {EXTERNAL_URL_MAX} characters.", "url")
+    return url
+
+
+def _ascii_host(host: str) -> str:
+    """The host in lower case, an international name in its ASCII (IDNA) form."""
+    host = host.rstrip(".").lower()
+    if not host:
+        raise NotAllowed("A page address needs a host name.", field="url")
+    if host.isascii():
+        if not re.fullmatch(r"[a-z0-9.\-_:\[\]]+", host):
+            raise NotAllowed("That page address has a host name that cannot exist.", "url")
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError as error:
+        raise NotAllowed("That page address has a host name that cannot exist.", "url") from error
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a canonical URL, as a browser names the page's origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def find_by_url(raw: str) -> Article | None:
+    """The article whose page is at ``raw`` (its canonical URL now, or an address it had),
+    or None. An address that cannot be a page finds nothing."""
+    try:
+        url = canonical_url(raw)
+    except NotAllowed:
+        return None
+    article = db.session.execute(
+        select(Article).where(Article.external_url == url)
+    ).scalar_one_or_none()
+    if article is not None:
+        return article
+    return db.session.execute(
+        select(Article).join(ArticleAlias).where(ArticleAlias.url == url)
+    ).scalar_one_or_none()
+
+
+def get_by_url(raw: str) -> Article:
+    article = find_by_url(raw)
+    if article is None:
+        raise NotFound("No discussion is attached to that page yet.")
+    return article
+
+
+def _title_for(url: str, title: str) -> str:
+    cleaned = clean_text(title or "").strip()[: article_rules.TITLE_MAX]
+    if cleaned:
+        return cleaned
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}"[: article_rules.TITLE_MAX]
+
+
+def create_external(url: str, title: str, author: User) -> Article:
+    """A new external article for the page at ``url`` (added to the session, not committed).
+
+    Its slug (the discussion's address here) is made from its title."""
+    url = canonical_url(url)
+    if find_by_url(url) is not None:
+        raise Conflict("That page already has a discussion.")
+    title = _title_for(url, title)
+    slug = article_rules.free_slug(Article, article_rules.make_slug(title, fallback="page"))
+    article = Article(slug=slug, title=title, external_url=url, author=author)
+    db.session.add(article)
+    db.session.flush()
+    return article
+
+
+def get_or_create_external(url: str, title: str, author: User) -> tuple[Article, bool]:
+    """The article for ``url``, and whether it was just created (not committed)."""
+    found = find_by_url(url)
+    if found is not None:
+        return found, False
+    return create_external(url, title, author), True
+
+
+@dataclass(frozen=True)
+class Remapping:
+    """What :func:`remap` did (or, in a dry run, would do)."""
+
+    article: Article
+    old_url: str
+    new_url: str
+    comments: int
+
+
+def remap(old: str, new: str, dry_run: bool = False) -> Remapping:
+    """Point the discussion of the page at ``old`` to ``new``, keeping ``old`` as an alias.
+
+    Refuses when nothing is at ``old`` or another discussion is already at ``new``."""
+    old_url, new_url = canonical_url(old), canonical_url(new)
+    article = find_by_url(old_url)
+    if article is None:
+        raise NotFound(f"No discussion is attached to {old_url}.")
+    existing = find_by_url(new_url)
+    if existing is not None and existing.id != article.id:
+        raise Conflict(f"{new_url} already has its own discussion (/articles/{existing.slug}).")
+    result = Remapping(article, article.external_url or old_url, new_url, article.comment_count)
+    if dry_run or article.external_url == new_url:
+        return result
+    stale = db.session.execute(
+        select(ArticleAlias).where(ArticleAlias.url == new_url)
+    ).scalar_one_or_none()
+    if stale is not None:  # moving back to an address it had before
+        db.session.delete(stale)
+        db.session.flush()
+    if article.external_url is not None:
+        db.session.add(ArticleAlias(url=article.external_url, article=article))
+    article.external_url = new_url
+    db.session.commit()
+    return result
