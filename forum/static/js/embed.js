@@ -7,8 +7,8 @@
  * Inserts an iframe on FORUM/embed/discussion for this page's address (data-url, else the
  * page's <link rel="canonical">, else its address without the fragment) and sizes it to its
  * content: the iframe posts its height, and only messages from the forum's origin and from
- * that very iframe are read. Everything is set through the DOM (no inline styles), so it
- * works under the host page's own CSP as long as it allows the forum in frame-src.
+ * that very iframe are read. The frame is sized by its attributes (no inline styles), so it
+ * works under the host page's own CSP as long as that allows the forum in frame-src.
  */
 (function () {
   "use strict";
@@ -54,10 +54,11 @@
     frame.title = "Discussion";
     frame.setAttribute("loading", "lazy");
     frame.className = "forum-discussion-frame";
-    frame.style.width = "100%";
-    frame.style.border = "0";
-    frame.style.minHeight = "240px";
-    frame.style.colorScheme = "normal";
+    // Presentational attributes, not style: nothing here depends on the host page's CSS
+    // or on its CSP allowing inline styles.
+    frame.setAttribute("width", "100%");
+    frame.setAttribute("height", "240");
+    frame.setAttribute("frameborder", "0");
     div.appendChild(frame);
 
     window.addEventListener("message", function (event) {
@@ -67,7 +68,7 @@
       var data = event.data;
       if (data && data.type === "forum:height" && typeof data.height === "number") {
         var height = Math.max(0, Math.min(Math.ceil(data.height), 100000));
-        frame.style.height = height + "px";
+        frame.setAttribute("height", String(height));
       }
     });
   }
