@@ -85,7 +85,10 @@ def check_font_family(value: str | None) -> str | None:
 def resolve(app: Flask) -> None:
     """Check the embedding settings and turn them into what the app reads."""
     config = app.config
-    config["EMBED_ORIGINS"] = parse_origins(config.get("EMBED_ORIGINS"))
+    try:
+        config["EMBED_ORIGINS"] = parse_origins(config.get("EMBED_ORIGINS"))
+    except ValueError as error:
+        raise ValueError(f"FORUM_EMBED_ORIGINS: {error}") from None
     config["EMBED_ACCENT_COLOR"] = check_colour(config.get("EMBED_ACCENT_COLOR"))
     config["EMBED_FONT_FAMILY"] = check_font_family(config.get("EMBED_FONT_FAMILY"))
     if config.get("EMBED_CROSS_SITE"):
