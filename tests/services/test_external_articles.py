@@ -1,12 +1,15 @@
-"""External articles: canonical URLs, finding a page's discussion, and moving it (remap)."""
+"""External articles: canonical URLs, finding a page's discussion, moving it (remap), and
+opening or counting pages for embeds."""
 
 import pytest
+from sqlalchemy import func, select
 
 from forum.extensions import db
 from forum.models import Article, ArticleAlias, Role
-from forum.services import external_articles
-from forum.services.errors import Conflict, NotAllowed, NotFound
+from forum.services import external_articles, threads
+from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from tests.conftest import make_user
+from tests.race_support import race
 
 canonical = external_articles.canonical_url
 
@@ -185,3 +188,67 @@ def test_deleting_an_article_deletes_its_aliases(app):
     db.session.delete(article)
     db.session.commit()
     assert db.session.query(ArticleAlias).count() == 0
+
+
+# --- embedding ------------------------------------------------------------------------------
+
+EMBED_ORIGINS = ("https://www.example.com",)
+
+
+def open_page(url: str, **kw):
+    return external_articles.open_for_embed(
+        url,
+        kw.pop("title", "A page"),
+        allowed_origins=kw.pop("allowed_origins", EMBED_ORIGINS),
+        requested_author=kw.pop("requested_author", None),
+        fallback_author=kw.pop("fallback_author", None),
+        **kw,
+    )
+
+
+def test_open_for_embed_creates_once_and_then_finds(app):
+    make_user("boss", role=Role.ADMIN)
+    article, created = open_page("https://www.example.com/a?utm_medium=x")
+    assert created and article.external_url == "https://www.example.com/a"
+    again, created_again = open_page("https://WWW.example.com/a#comments")
+    assert again.id == article.id and not created_again
+
+
+def test_open_for_embed_refuses_other_origins_before_spending_the_budget(app):
+    make_user("boss", role=Role.ADMIN)
+    spent = []
+    with pytest.raises(Forbidden):
+        open_page("https://evil.example/a", before_create=lambda: spent.append(1))
+    assert spent == []
+    open_page("https://www.example.com/a", before_create=lambda: spent.append(1))
+    assert spent == [1]
+
+
+def test_two_readers_opening_a_new_page_at_once_share_one_discussion(app_factory):
+    racing = app_factory()
+    with racing.app_context():
+        make_user("boss", role=Role.ADMIN)
+        db.session.remove()
+
+    results = race(racing, 4, lambda i: (), lambda: open_page("https://www.example.com/new")[0].id)
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 1
+    with racing.app_context():
+        count = db.session.scalar(select(func.count()).select_from(Article))
+        db.session.remove()
+    assert count == 1
+
+
+def test_comment_counts_by_url_as_given(app):
+    writer = make_user("writer", role=Role.AUTHOR)
+    article = external_articles.create_external("https://www.example.com/a", "A", writer)
+    db.session.commit()
+    threads.post_comment(make_user("alice"), article, "One.")
+    given = ["https://www.example.com/a", "https://www.example.com/a?utm_source=x", "nope", ""]
+    assert external_articles.comment_counts(given) == {
+        "https://www.example.com/a": 1,
+        "https://www.example.com/a?utm_source=x": 1,
+        "nope": 0,
+        "": 0,
+    }
+    assert external_articles.comment_counts([]) == {}
