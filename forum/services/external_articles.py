@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from forum.extensions import db
 from forum.models import Article, ArticleAlias, ModAction, Role, User
@@ -19,7 +20,7 @@ from forum.models.articles import EXTERNAL_URL_MAX
 from forum.services import article_rules, permissions
 from forum.services.accounts import find_user
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
-from forum.services.locking import commit_once, lock
+from forum.services.locking import commit_once, is_unique_violation, lock
 from forum.services.moderation import record_action
 from forum.services.pages import Page, paginate
 from forum.services.text import clean_text
@@ -305,12 +306,16 @@ def open_for_embed(
         raise Forbidden("Discussions can only be started here for pages of this site's publisher.")
     author = embed_author(requested_author, fallback_author)
     before_create()
-    article = create_external(url, title, author)
     try:
-        # Two readers opening a new page at once both try to create it: the second finds
-        # the first one's discussion instead of an error.
+        article = create_external(url, title, author)
         commit_once(lambda: Conflict("That page already has a discussion."))
-    except Conflict:
+    except (Conflict, IntegrityError) as error:
+        # Two readers opening a new page at once both try to create it: the later one finds
+        # the first one's discussion instead of an error (whether it noticed before its
+        # insert, at its insert, or at its commit).
+        db.session.rollback()
+        if isinstance(error, IntegrityError) and not is_unique_violation(error):
+            raise
         found = find_by_url(url)
         if found is None:
             raise
