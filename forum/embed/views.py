@@ -52,6 +52,38 @@ _SHARED_ARGS = {"url", "title", "author", "theme", "origin", "sort", "page"}
 bp.after_app_request(embed_context.keep_in_embed)
 
 
+@bp.before_app_request
+def _activate_storage_access():
+    """A request from the iframe of a browser that keeps third-party cookies apart, after the
+    reader granted this site storage access (``requestStorageAccess``), arrives without its
+    cookie and says so (``Sec-Fetch-Storage-Access: inactive``): ask the browser to activate
+    the grant and send it again with the cookie (Storage Access Headers), instead of
+    answering as if the reader were signed out."""
+    if request.headers.get("Sec-Fetch-Storage-Access") != "inactive":
+        return None
+    origin = request.headers.get("Origin", "")
+    own = request.host_url.rstrip("/")
+    if origin != own and origin not in current_app.config["EMBED_ORIGINS"]:
+        return None
+    response = Response(status=401)
+    response.headers["Activate-Storage-Access"] = f'retry; allowed-origin="{origin}"'
+    response.vary.add("Sec-Fetch-Storage-Access")
+    return response
+
+
+@bp.after_app_request
+def _keep_storage_access(response: Response) -> Response:
+    """A page loaded into the iframe with its cookie keeps access to it for what its script
+    then sends (posting, voting) without a second permission call."""
+    if request.headers.get("Sec-Fetch-Storage-Access") == "active" and (
+        request.headers.get("Sec-Fetch-Dest") == "iframe"
+    ):
+        response.headers["Activate-Storage-Access"] = "load"
+    if request.headers.get("Sec-Fetch-Storage-Access"):
+        response.vary.add("Sec-Fetch-Storage-Access")
+    return response
+
+
 def _script(filename: str) -> Response:
     """A script of forum/static served at a fixed address (publishers can't follow our
     static file names), with a JavaScript type and a cache lifetime."""

@@ -435,3 +435,31 @@ def test_same_site_embedding_keeps_lax_cookies(embed_app):
     make_user("alice")
     response = client_as(embed_app).post("/login", data={"username": "alice", "password": PASSWORD})
     assert "SameSite=Lax" in response.headers["Set-Cookie"]
+
+
+def test_a_granted_but_inactive_storage_access_is_activated_and_retried(client, admin):
+    response = client.get(
+        embed_url(), headers={"Sec-Fetch-Storage-Access": "inactive", "Origin": PUBLISHER}
+    )
+    assert response.status_code == 401
+    assert response.headers["Activate-Storage-Access"] == f'retry; allowed-origin="{PUBLISHER}"'
+    assert "Sec-Fetch-Storage-Access" in response.headers["Vary"]
+    assert articles_count() == 0  # nothing done before the retry
+
+
+def test_storage_access_is_not_activated_for_other_origins(client, admin):
+    response = client.get(
+        embed_url(),
+        headers={"Sec-Fetch-Storage-Access": "inactive", "Origin": "https://evil.example"},
+    )
+    assert response.status_code == 200
+    assert "Activate-Storage-Access" not in response.headers
+
+
+def test_a_page_loaded_with_storage_access_keeps_it(embed_app, admin):
+    alice = client_as(embed_app, make_user("alice"))
+    response = alice.get(
+        embed_url(), headers={"Sec-Fetch-Storage-Access": "active", "Sec-Fetch-Dest": "iframe"}
+    )
+    assert response.status_code == 200
+    assert response.headers["Activate-Storage-Access"] == "load"
