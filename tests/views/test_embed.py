@@ -463,3 +463,18 @@ def test_a_page_loaded_with_storage_access_keeps_it(embed_app, admin):
     )
     assert response.status_code == 200
     assert response.headers["Activate-Storage-Access"] == "load"
+
+
+def test_buttons_on_comments_come_back_into_the_iframe(embed_app, admin):
+    article = external(author=admin)
+    comment = threads.post_comment(make_user("alice"), article, "Worth a vote.")
+    rita = client_as(embed_app, make_user("rita"))
+    page = rita.get(embed_url(theme="dark", origin=PUBLISHER)).get_data(as_text=True)
+    vote = re.search(rf'formaction="(/comments/{comment.id}/vote[^"]*)"', page)
+    assert vote, "the Helpful button"
+    action = vote[1].replace("&amp;", "&")
+    assert "embed=1" in action and "theme=dark" in action
+    response = rita.post(action)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"/embed/articles/{article.slug}?")
+    assert response.headers["Location"].endswith(f"#c{comment.id}")
