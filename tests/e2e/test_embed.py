@@ -259,3 +259,20 @@ def test_a_site_not_in_the_list_is_refused(context, sites):
     inner = framing.frame_locator("#f").locator("#discussion")
     assert inner.count() == 0
     assert blocked, "Chromium should report the refused framing"
+
+
+def test_the_frame_follows_the_readers_dark_preference(browser, sites):
+    url = sites.publisher.add_article(f"/{unique('dark-')}/", "Read at night")
+    context = browser.new_context(color_scheme="dark")
+    context.set_default_timeout(5_000)
+    try:
+        page = context.new_page()
+        page.goto(url)
+        frame = discussion_frame(page)
+        expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+        background = frame.locator("html").evaluate(
+            "html => getComputedStyle(html).getPropertyValue('--bg').trim()"
+        )
+        assert background == "#141518"
+    finally:
+        context.close()
