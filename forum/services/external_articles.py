@@ -248,12 +248,14 @@ def update_external(actor: User, article: Article, changes: ExternalChanges) -> 
     article.title = title
     article.author = author
     _move(article, new_url)
+    reason = clean_text(changes.lock_reason or "").strip()[:500]
     if changes.locked != article.discussion_locked:
         article.discussion_locked = changes.locked
-        reason = clean_text(changes.lock_reason or "").strip()[:500]
         article.lock_reason = (reason or None) if changes.locked else None
         action = ModAction.LOCK if changes.locked else ModAction.UNLOCK
         record_action(actor, action, article=article, reason=reason)
+    elif changes.locked and (reason or None) != article.lock_reason:
+        article.lock_reason = reason or None  # readers see the reason under the lock
     db.session.commit()
     return article
 

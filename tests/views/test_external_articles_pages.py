@@ -133,6 +133,12 @@ def test_locking_and_unlocking_are_logged(app, page, admin):
     )
     db.session.refresh(page)
     assert page.discussion_locked and page.lock_reason == "Closed for the holidays."
+    client.post(
+        f"/admin/articles/external/{page.id}",
+        data=form(url=PAGE, locked="y", lock_reason="Back in January."),
+    )
+    db.session.refresh(page)
+    assert page.discussion_locked and page.lock_reason == "Back in January."
     client.post(f"/admin/articles/external/{page.id}", data=form(url=PAGE))
     db.session.refresh(page)
     assert not page.discussion_locked and page.lock_reason is None
