@@ -172,3 +172,25 @@ def test_refusals_keep_the_draft_and_change_nothing(app, page, admin, changes, s
     assert re.search(r'name="title"[^>]*value="Tests, moved"', html) or "title" in changes
     assert snapshot() == before
     assert other.external_url == "https://www.example.com/other/"
+
+
+def test_the_article_editor_sends_admins_to_the_external_page_and_refuses_others(app_factory):
+    """An external article has no text here: the editor is not for it, whatever the role."""
+    app = app_factory()
+    with app.app_context():
+        author = make_user("writer", role=Role.AUTHOR)
+        admin = make_user("boss", role=Role.ADMIN)
+        article = external_articles.create_external("https://e.tld/a", "A page", author)
+        db.session.commit()
+        path = f"/articles/{article.slug}/edit"
+
+        as_author = client_as(app, author)
+        refused = as_author.post(path, data={"title": "T", "slug": article.slug, "body": "Hi"})
+        assert refused.status_code == 403
+        assert "publisher&#39;s site" in refused.get_data(as_text=True)
+        db.session.refresh(article)
+        assert article.body_md == ""
+
+        moved = client_as(app, admin).get(path)
+        assert moved.status_code == 302
+        assert moved.headers["Location"].endswith(f"/admin/articles/external/{article.id}")
