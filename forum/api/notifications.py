@@ -108,5 +108,5 @@ def mark_read(json: MarkRead):
     if json.ids is None:
         marked = notifications.mark_all_read(user)
     else:
-        marked = sum(notifications.mark_read(user, number) for number in sorted(set(json.ids)))
+        marked = notifications.mark_some_read(user, json.ids)
     return MarkedRead(marked=marked, unread_count=notifications.unread_count(user))

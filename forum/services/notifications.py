@@ -241,6 +241,28 @@ def mark_read(user: User, notification_id: int) -> bool:
     return result.rowcount > 0
 
 
+def mark_some_read(user: User, notification_ids: list[int]) -> int:
+    """Mark these of the user's notifications read, in one statement; NotFound (and nothing
+    marked) when any of them isn't theirs or doesn't exist. How many were unread."""
+    wanted = set(notification_ids)
+    if not wanted:
+        return 0
+    theirs = db.session.execute(
+        select(func.count(Notification.id)).where(
+            Notification.id.in_(wanted), Notification.user_id == user.id
+        )
+    ).scalar_one()
+    if theirs != len(wanted):
+        raise NotFound("No such notification.")
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(wanted), Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount
+
+
 def mark_all_read(user: User) -> int:
     result = db.session.execute(
         update(Notification)

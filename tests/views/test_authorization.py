@@ -301,8 +301,11 @@ def test_every_state_changing_route_is_in_the_table(app):
     covered = {
         adapter.match(_sample_path(row), method="POST", return_rule=True)[0].rule for row in TABLE
     }
+    # The JSON API's operations have their own table: tests/api/test_authorization_api.py.
     state_changing = {
-        rule.rule for rule in app.url_map.iter_rules() if rule.methods & STATE_CHANGING
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.methods & STATE_CHANGING and not rule.rule.startswith("/api/")
     }
     missing = state_changing - covered - OWN_TESTS
     assert not missing, f"add these routes to TABLE in {__name__}: {sorted(missing)}"
