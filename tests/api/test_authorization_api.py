@@ -18,13 +18,7 @@ from tests.api.support import PROBLEM
 from tests.conftest import client_as, seeded_template, snapshot
 from tests.views.test_authorization import (
     ACTORS,
-    ADMIN,
     ANON,
-    AUTHOR,
-    MOD,
-    READER,
-    SUSPENDED,
-    WRITER,
     World,
     build_world,
     changed_tables,
