@@ -28,12 +28,8 @@ from forum.auth.current import current_actor
 from forum.errors import problem_response
 from forum.extensions import csrf
 from forum.models import User
+from forum.services import api_tokens
 from forum.services.errors import DomainError, ValidationFailed
-
-try:  # written by the api-tokens branch; until it is merged, a token is simply refused
-    from forum.services import api_tokens
-except ImportError:  # pragma: no cover - removed when api-tokens is merged
-    api_tokens = None
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BEARER = "bearer"
@@ -82,7 +78,7 @@ def _unauthorized(detail: str):
 def _resolve() -> Caller:
     raw = _bearer_token()
     if raw is not None:
-        grant = api_tokens.authenticate(raw) if (raw and api_tokens is not None) else None
+        grant = api_tokens.authenticate(raw) if raw else None
         if grant is None:
             _unauthorized("That API token is unknown, expired or revoked.")
         # Whatever session cookie came along, this request acts for the token's holder: the
