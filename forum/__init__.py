@@ -19,6 +19,8 @@ from forum import (
     templating,
     theme,
 )
+from forum.api import bp as api_bp
+from forum.api_tokens.views import bp as api_tokens_bp
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
@@ -49,6 +51,8 @@ BLUEPRINTS = (
     your_data_bp,
     embed_bp,
     embed_admin_bp,
+    api_tokens_bp,
+    api_bp,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
