@@ -9,6 +9,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forum import anonymous_pages, cli, errors, input_guard, page_cache, security, templating
+from forum.api import bp as api_bp
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
@@ -34,6 +35,7 @@ BLUEPRINTS = (
     mailing_bp,
     authoring_bp,
     your_data_bp,
+    api_bp,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ Writing them is elsewhere: ``article_import`` (Markdown files with front matter)
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -104,3 +104,27 @@ def series_articles(series: Series) -> list[Article]:
             .order_by(Article.position, Article.published_at, Article.id)
         ).scalars()
     )
+
+
+def articles_query(series: Series | None = None) -> Select:
+    """Every article (of ``series`` when given), with its author and series loaded; callers
+    order and page it."""
+    query = select(Article).options(joinedload(Article.author), joinedload(Article.series))
+    if series is not None:
+        query = query.where(Article.series_id == series.id)
+    return query
+
+
+def find_by_url(url: str) -> Article | None:
+    """The article published at ``url`` on the publisher's site. Every article is hosted
+    here for now (none has an outside address), so none is found; external articles will
+    answer here."""
+    return None
+
+
+def get_by_url(url: str) -> Article:
+    """``find_by_url``, or NotFound."""
+    article = find_by_url(url)
+    if article is None:
+        raise NotFound("No article is known at that address.")
+    return article

@@ -1,0 +1,113 @@
+"""Who is calling the API, resolved in one place: a personal API token, the browser session,
+or nobody.
+
+- ``Authorization: Bearer <token>``: the token's holder with the token's scope (read, write,
+  moderate; never more than the holder's role allows: ``api_tokens.authenticate`` lowers
+  it). The session is ignored on such a request, and it needs no CSRF token: a browser never
+  adds that header by itself, so no other site can make one send it.
+- The session cookie: its user, with every scope (the role and the services decide, as on the
+  pages); writes carry the CSRF token in ``X-CSRFToken``, as the page's script sends it.
+- Neither: an anonymous reader, who may read.
+
+Tokens work only here: no other blueprint looks at the header."""
+
+from dataclasses import dataclass
+
+from flask import abort, current_app, g, request
+
+from forum.api.core import MODERATE, READ, SCOPE_ATTRIBUTE, WRITE, bp, scope_allows
+from forum.auth.current import current_actor
+from forum.errors import problem_response
+from forum.extensions import csrf
+from forum.models import User
+
+try:  # written by the api-tokens branch; until it is merged, a token is simply refused
+    from forum.services import api_tokens
+except ImportError:  # pragma: no cover - removed when api-tokens is merged
+    api_tokens = None
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+BEARER = "bearer"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The acting user (None: anonymous), the scope they act with, and their token if any."""
+
+    user: User | None
+    scope: str
+    token_id: int | None = None
+
+    @property
+    def by_token(self) -> bool:
+        return self.token_id is not None
+
+
+ANONYMOUS = Caller(user=None, scope=READ)
+
+
+def current_api_caller() -> Caller:
+    """The caller of this API request (resolved once, before the view)."""
+    caller = g.get("api_caller")
+    if caller is None:
+        caller = g.api_caller = _resolve()
+    return caller
+
+
+def _bearer_token() -> str | None:
+    """The raw token of an ``Authorization: Bearer`` header; "" for a malformed one; None
+    when the header names no bearer token."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    kind, _, raw = header.strip().partition(" ")
+    if kind.lower() != BEARER:
+        return None
+    return raw.strip()
+
+
+def _unauthorized(detail: str):
+    abort(problem_response(401, detail, headers={"WWW-Authenticate": 'Bearer realm="api"'}))
+
+
+def _resolve() -> Caller:
+    raw = _bearer_token()
+    if raw is not None:
+        grant = api_tokens.authenticate(raw) if (raw and api_tokens is not None) else None
+        if grant is None:
+            _unauthorized("That API token is unknown, expired or revoked.")
+        # Whatever session cookie came along, this request acts for the token's holder: the
+        # helpers that ask Flask-Login who is acting (rate-limit keys) see the same user.
+        g._login_user = grant.user
+        return Caller(user=grant.user, scope=str(grant.scope), token_id=grant.token_id)
+    user = current_actor()
+    if user is None:
+        return ANONYMOUS
+    return Caller(user=user, scope=MODERATE if user.is_moderator else WRITE)
+
+
+@bp.before_request
+def _authorize() -> None:
+    """Resolve the caller, check the operation's scope, and CSRF for session writes."""
+    view = current_app.view_functions.get(request.endpoint)
+    needed = getattr(view, SCOPE_ATTRIBUTE, None)
+    if needed is None:
+        return  # the document and its reference page: public, and no token is looked at
+    caller = current_api_caller()
+    if request.method not in SAFE_METHODS and needed == READ:
+        needed = WRITE  # a write is never a read, whatever the declaration forgot
+    if caller.user is None and needed != READ:
+        _unauthorized("Log in, or send a personal API token, to do that.")
+    if not scope_allows(caller.scope, needed):
+        abort(
+            problem_response(
+                403, f"This token's scope is {caller.scope}; this operation needs {needed}."
+            )
+        )
+    csrf_on = current_app.config["WTF_CSRF_ENABLED"]
+    if csrf_on and request.method not in SAFE_METHODS and not caller.by_token:
+        csrf.protect()  # the session's writes: X-CSRFToken, as the pages' script sends it
+
+
+# The blueprint checks CSRF itself (above), so that requests carrying a token skip it.
+csrf.exempt(bp)
