@@ -23,7 +23,14 @@ from forum.models import (
 )
 from forum.services import appeals, moderation, premoderation, sanctions, threads
 from tests.api.support import assert_problem
-from tests.conftest import client_as, make_article, make_user, seeded_template, snapshot
+from tests.conftest import (
+    client_as,
+    csrf_token_from,
+    make_article,
+    make_user,
+    seeded_template,
+    snapshot,
+)
 
 PREMODERATE = threads.DiscussionSettings(premoderate_first=10)
 
@@ -500,3 +507,27 @@ def test_private_notes_only_for_moderators_as_on_the_html_log(app, worlds, viewe
     else:
         assert notes == {None}
         assert "A private note." not in html
+
+
+# --- the session's writes need the CSRF token -------------------------------------------------
+
+
+@pytest.fixture
+def csrf_app(app_factory):
+    app = app_factory(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app
+
+
+def test_a_moderators_session_hides_only_with_the_csrf_token_in_its_header(csrf_app):
+    world = build_world("c")
+    mod = client_as(csrf_app, mod_of(world))
+    path = f"/api/v1/comments/{world['visible']}/hide"
+    before = snapshot()
+    assert_problem(mod.post(path, json={"reason": "spam"}), 400)
+    assert_problem(mod.post(path, json={"reason": "spam"}, headers={"X-CSRFToken": "x"}), 400)
+    assert snapshot() == before
+    token = csrf_token_from(mod.get("/moderation").get_data(as_text=True))
+    response = mod.post(path, json={"reason": "spam"}, headers={"X-CSRFToken": token})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert comment(world["visible"]).status is CommentStatus.HIDDEN
