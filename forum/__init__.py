@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forum import anonymous_pages, cli, errors, input_guard, page_cache, security, templating
 from forum.api import bp as api_bp
+from forum.api_tokens.views import bp as api_tokens_bp
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
@@ -35,6 +36,7 @@ BLUEPRINTS = (
     mailing_bp,
     authoring_bp,
     your_data_bp,
+    api_tokens_bp,
     api_bp,
 )
 

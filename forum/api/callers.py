@@ -15,16 +15,21 @@ from dataclasses import dataclass
 
 from flask import abort, current_app, g, request
 
-from forum.api.core import MODERATE, READ, SCOPE_ATTRIBUTE, WRITE, bp, scope_allows
+from forum.api.core import (
+    MEMBER_ATTRIBUTE,
+    MODERATE,
+    READ,
+    SCOPE_ATTRIBUTE,
+    WRITE,
+    bp,
+    scope_allows,
+)
 from forum.auth.current import current_actor
 from forum.errors import problem_response
 from forum.extensions import csrf
 from forum.models import User
-
-try:  # written by the api-tokens branch; until it is merged, a token is simply refused
-    from forum.services import api_tokens
-except ImportError:  # pragma: no cover - removed when api-tokens is merged
-    api_tokens = None
+from forum.services import api_tokens
+from forum.services.errors import DomainError, ValidationFailed
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BEARER = "bearer"
@@ -73,7 +78,7 @@ def _unauthorized(detail: str):
 def _resolve() -> Caller:
     raw = _bearer_token()
     if raw is not None:
-        grant = api_tokens.authenticate(raw) if (raw and api_tokens is not None) else None
+        grant = api_tokens.authenticate(raw) if raw else None
         if grant is None:
             _unauthorized("That API token is unknown, expired or revoked.")
         # Whatever session cookie came along, this request acts for the token's holder: the
@@ -96,7 +101,7 @@ def _authorize() -> None:
     caller = current_api_caller()
     if request.method not in SAFE_METHODS and needed == READ:
         needed = WRITE  # a write is never a read, whatever the declaration forgot
-    if caller.user is None and needed != READ:
+    if caller.user is None and (needed != READ or getattr(view, MEMBER_ATTRIBUTE, False)):
         _unauthorized("Log in, or send a personal API token, to do that.")
     if not scope_allows(caller.scope, needed):
         abort(
@@ -111,3 +116,15 @@ def _authorize() -> None:
 
 # The blueprint checks CSRF itself (above), so that requests carrying a token skip it.
 csrf.exempt(bp)
+
+
+@bp.errorhandler(DomainError)
+def _refused(error: DomainError):
+    """A service's refusal: its status and words, and the field it names (if any) under
+    ``errors``, as a form would show it."""
+    errors = None
+    if isinstance(error, ValidationFailed):
+        errors = {name: [message] for name, message in error.errors.items()}
+    elif error.field:
+        errors = {error.field: [error.message]}
+    return problem_response(error.status, error.message, errors=errors)

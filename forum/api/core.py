@@ -21,8 +21,10 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 READ, WRITE, MODERATE = "read", "write", "moderate"
 # What each scope allows, lowest first: a scope includes every scope before it.
 SCOPES = (READ, WRITE, MODERATE)
-# The attribute on a view function naming the scope its operation needs.
+# The attributes on a view function naming the scope its operation needs, and whether it
+# needs a member even to read (their own notifications, say).
 SCOPE_ATTRIBUTE = "api_scope"
+MEMBER_ATTRIBUTE = "api_member_only"
 
 
 class Problem(BaseModel):
@@ -100,13 +102,16 @@ def operation(
     status: int = 200,
     query: type[BaseModel] | None = None,
     json: type[BaseModel] | None = None,
+    headers: type[BaseModel] | None = None,
     tags: tuple[str, ...] = (),
     errors: tuple[int, ...] = (),
+    member: bool = False,
 ) -> Callable:
     """Declare an API operation: the scope it needs, its request models and its answer.
 
     ``ok`` is the model of the success body (``status``: 200, 201; None for a 204 with no
-    body). Put it under the route decorator:
+    body). ``member``: a read that needs a logged-in caller (writes always do). Put it under
+    the route decorator (and any rate limit):
 
         @bp.get("/articles")
         @operation(scope=READ, ok=ArticleList, query=ArticleQuery, tags=("articles",))
@@ -115,7 +120,7 @@ def operation(
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}")
     statuses = set(COMMON_ERRORS) | set(errors)
-    if query is not None:
+    if query is not None or headers is not None:
         statuses.add(400)
     if json is not None:
         statuses |= set(BODY_ERRORS)
@@ -126,6 +131,7 @@ def operation(
         validated = api_spec.validate(
             query=query,
             json=json,
+            headers=headers,
             resp=Response(**responses),
             tags=tags,
             operation_id=view.__name__,
@@ -140,6 +146,7 @@ def operation(
             return validated(*args, **kwargs)
 
         setattr(run, SCOPE_ATTRIBUTE, scope)
+        setattr(run, MEMBER_ATTRIBUTE, member or scope != READ)
         return run
 
     return decorate

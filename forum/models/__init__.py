@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models. Pure data and small predicates: no request, url_for or app."""
 
+from forum.models.api_tokens import ApiToken, TokenScope
 from forum.models.articles import Article, Series
 from forum.models.comments import Comment, CommentRevision, CommentStatus
 from forum.models.common import utcnow
@@ -22,6 +23,7 @@ from forum.models.moderation import (
 from forum.models.users import EmailPreference, Role, User
 
 __all__ = [
+    "ApiToken",
     "Appeal",
     "AppealStatus",
     "Article",
@@ -40,6 +42,7 @@ __all__ = [
     "ReportStatus",
     "Role",
     "Series",
+    "TokenScope",
     "User",
     "Vote",
     "utcnow",

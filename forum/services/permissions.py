@@ -3,7 +3,7 @@ the server checks them on every POST whatever the templates chose to show."""
 
 from datetime import datetime, timedelta
 
-from forum.models import Article, Comment, CommentStatus, Role, User, utcnow
+from forum.models import Article, Comment, CommentStatus, Role, TokenScope, User, utcnow
 
 
 def _is_user(user: User | None) -> bool:
@@ -133,3 +133,19 @@ def can_write_articles(user: User | None) -> bool:
 def can_edit_article(user: User | None, article: Article) -> bool:
     """Authors edit their own articles; moderators and admins edit any article."""
     return can_write_articles(user) and (article.author_id == user.id or is_moderator(user))
+
+
+def can_make_tokens(user: User | None) -> bool:
+    """Personal API tokens are made by members in good standing (a suspended member's
+    tokens stop working, so making new ones would be pointless)."""
+    return in_good_standing(user) and user.deleted_at is None
+
+
+def can_hold_token_scope(user: User | None, scope: TokenScope) -> bool:
+    """A token's scope reaches no higher than its holder's role: moderate is for
+    moderators and admins, read and write for every member."""
+    if not _is_user(user):
+        return False
+    if scope is TokenScope.MODERATE:
+        return user.is_moderator
+    return True
