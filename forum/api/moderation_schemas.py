@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from forum.api.shapes import ApiComment, comment_out, shown_alone
 from forum.models import (
     Appeal,
     AppealStatus,
@@ -21,7 +22,6 @@ from forum.models import (
     Role,
     User,
 )
-from forum.services import permissions
 from forum.services.moderation import QueueItem
 
 TEXT_LIMIT = 500  # the HTML forms' limit on a note or a reason
@@ -93,35 +93,21 @@ class HiddenState(BaseModel):
     by: str | None  # the moderator's username
 
 
-class ModeratedComment(BaseModel):
-    """A comment as moderators see it: its text and source whatever its state (a comment its
-    author deleted shows neither, to moderators too)."""
+class ModeratedComment(ApiComment):
+    """A comment as a moderator sees it: the API's comment (forum/api/shapes.py, the page's
+    rules: text and source whatever its state, but not a comment its author withdrew), with
+    its article's title and, once hidden or rejected, why, by whom and the private note."""
 
-    id: int
-    article: ModerationArticle
-    author: ModerationPerson
-    parent_id: int | None
-    status: CommentStatus
-    created_at: datetime
-    edited_at: datetime | None
-    body_html: str | None
-    body_md: str | None
+    article_title: str
     hidden: HiddenState | None
 
     @classmethod
     def of(cls, comment: Comment, viewer: User) -> "ModeratedComment":
-        readable = permissions.can_see_text(viewer, comment)
+        seen = comment_out(comment, viewer, shown_alone(comment, viewer))
         taken_out = comment.status in (CommentStatus.HIDDEN, CommentStatus.REJECTED)
         return cls(
-            id=comment.id,
-            article=ModerationArticle.of(comment.article),
-            author=ModerationPerson.of(comment.author),
-            parent_id=comment.parent_id,
-            status=comment.status,
-            created_at=comment.created_at,
-            edited_at=comment.edited_at,
-            body_html=comment.body_html if readable else None,
-            body_md=comment.body_md if readable else None,
+            **seen.model_dump(),
+            article_title=comment.article.title,
             hidden=HiddenState(
                 reason=comment.hidden_reason,
                 note=comment.hidden_note,

@@ -282,7 +282,7 @@ def test_hiding_shows_on_the_page_closes_the_reports_and_is_logged_with_its_reas
         f"/api/v1/comments/{world['visible']}/hide",
         json={"reason": "off-topic", "note": "Derailing."},
     ).get_json()
-    assert body["status"] == "hidden"
+    assert body["state"] == "hidden"
     assert body["hidden"] == {
         "reason": "off-topic",
         "note": "Derailing.",
@@ -329,7 +329,7 @@ def test_unhide_approve_reject_and_dismiss_change_what_the_page_shows(app, world
 
     dismissed = mod.post(f"/api/v1/comments/{world['visible']}/dismiss", json={}).get_json()
     assert dismissed["dismissed"] == 1
-    assert dismissed["comment"]["status"] == "visible"
+    assert dismissed["comment"]["state"] == "visible"
     assert f'id="q{world["visible"]}"' not in mod.get("/moderation").get_data(as_text=True)
     actions = db.session.execute(
         select(ModerationAction.action).order_by(ModerationAction.id.desc()).limit(3)
@@ -343,7 +343,7 @@ def test_a_rejected_comment_keeps_its_reason_for_its_author_only(app, worlds):
     body = mod.post(
         f"/api/v1/comments/{world['pending']}/reject", json={"reason": "spam", "note": "Ads."}
     ).get_json()
-    assert (body["status"], body["hidden"]["reason"]) == ("rejected", "spam")
+    assert (body["state"], body["hidden"]["reason"]) == ("rejected", "spam")
     assert comment(world["pending"]).status is CommentStatus.REJECTED
 
 
@@ -352,7 +352,7 @@ def test_appeals_granted_show_the_comment_again_and_denied_keep_it_hidden(app, w
     mod = client_as(app, mod_of(world))
     granted = mod.post(f"/api/v1/appeals/{world['appeal']}/grant", json={}).get_json()
     assert granted["status"] == "granted"
-    assert granted["comment"]["status"] == "visible"
+    assert granted["comment"]["state"] == "visible"
     assert db.session.get(Appeal, world["appeal"]).resolved_at is not None
     assert_problem(mod.post(f"/api/v1/appeals/{world['appeal']}/deny", json={}), 409)
 
@@ -470,7 +470,7 @@ def test_pending_comments_and_appeals_page_by_cursor(app, worlds):
     pending = walk(mod, "/api/v1/moderation/queue/pending", 2)
     waiting = [c.id for c in premoderation.pending_comments()]
     assert [c["id"] for c in pending] == waiting and len(waiting) == 5  # both worlds' too
-    assert all(c["status"] == "pending" for c in pending)
+    assert all(c["state"] == "pending" for c in pending)
     open_appeals = walk(mod, "/api/v1/moderation/queue/appeals", 1)
     assert [a["id"] for a in open_appeals] == [a.id for a in appeals.open_appeals()]
     assert {a["message"] for a in open_appeals} == {"It was on topic."}
