@@ -21,8 +21,8 @@ from forum.models import (
     Role,
     User,
 )
-from forum.services import appeals, moderation, premoderation, sanctions, threads
-from tests.api.support import assert_problem
+from forum.services import api_tokens, appeals, moderation, premoderation, sanctions, threads
+from tests.api.support import assert_problem, bearer
 from tests.conftest import (
     client_as,
     csrf_token_from,
@@ -531,3 +531,74 @@ def test_a_moderators_session_hides_only_with_the_csrf_token_in_its_header(csrf_
     response = mod.post(path, json={"reason": "spam"}, headers={"X-CSRFToken": token})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert comment(world["visible"]).status is CommentStatus.HIDDEN
+
+
+# --- tokens: the moderate scope, never more than the holder's role ------------------------------
+
+
+def token(user: User, scope: str) -> dict[str, str]:
+    return bearer(api_tokens.create_token(user, f"t-{scope}", scope, 30)[1])
+
+
+@pytest.mark.parametrize(("scope", "status"), [("read", 403), ("write", 403), ("moderate", 200)])
+def test_a_moderators_token_moderates_only_with_the_moderate_scope(app, worlds, scope, status):
+    world = worlds["api"]
+    headers = token(mod_of(world), scope)
+    before = snapshot()
+    response = client_as(app).post(
+        f"/api/v1/comments/{world['visible']}/hide", json={"reason": "spam"}, headers=headers
+    )
+    if status == 200:
+        assert response.status_code == 200
+        assert comment(world["visible"]).status is CommentStatus.HIDDEN
+    else:
+        assert "scope" in assert_problem(response, status)["detail"]
+        assert {k: v for k, v in snapshot().items() if k != "api_tokens"} == {
+            k: v for k, v in before.items() if k != "api_tokens"
+        }
+    queue = client_as(app).get("/api/v1/moderation/queue", headers=headers)
+    assert queue.status_code == status
+
+
+def test_a_demoted_moderators_moderate_token_no_longer_moderates(app, worlds):
+    world = worlds["api"]
+    admin = db.session.get(User, world["users"][ADMIN])
+    headers = token(mod_of(world), "moderate")
+    sanctions.change_role(admin, mod_of(world), "reader")
+    response = client_as(app).post(f"/api/v1/comments/{world['hidden']}/unhide", headers=headers)
+    assert_problem(response, 403)
+    assert comment(world["hidden"]).status is CommentStatus.HIDDEN
+
+
+def test_a_suspended_moderators_token_stops_working(app, worlds):
+    world = worlds["api"]
+    headers = token(mod_of(world), "moderate")
+    admin = db.session.get(User, world["users"][ADMIN])
+    sanctions.suspend_user(admin, mod_of(world), 3, "Overreach.")
+    response = client_as(app).post(f"/api/v1/comments/{world['hidden']}/unhide", headers=headers)
+    assert_problem(response, 401)
+
+
+@pytest.mark.parametrize(("scope", "sees_notes"), [("read", False), ("moderate", True)])
+def test_private_notes_by_token_need_the_moderate_scope(app, worlds, scope, sees_notes):
+    """A moderator's read-only token (a dashboard, say) reads the public log: a leaked one
+    reveals nothing the public log doesn't."""
+    world = worlds["api"]
+    response = client_as(app).get(
+        "/api/v1/moderation/log?action=hide", headers=token(mod_of(world), scope)
+    )
+    notes = {entry["note"] for entry in response.get_json()["items"]}
+    assert ("A private note." in notes) is sees_notes
+    assert sees_notes or notes == {None}
+
+
+def test_an_admins_moderate_token_suspends_a_moderator(app, worlds):
+    world = worlds["api"]
+    admin = db.session.get(User, world["users"][ADMIN])
+    response = client_as(app).post(
+        f"/api/v1/users/{world['other_mod']}/suspend",
+        json={"days": 1, "reason": "Overreach."},
+        headers=token(admin, "moderate"),
+    )
+    assert response.status_code == 200
+    assert response.get_json()["suspended"] is True
