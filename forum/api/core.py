@@ -89,7 +89,9 @@ api_spec = SpecTree(
 
 # Statuses every operation may answer, whatever it does: the caller's credential refused
 # (401), the scope or role short (403), a limit reached (429), the database away (503).
-COMMON_ERRORS = (401, 403, 404, 429, 503)
+# 405 too: an id out of range matches no rule, and Werkzeug then names the methods of the
+# path's other rules (``DELETE /comments/2147483648`` is a 405, not a 404).
+COMMON_ERRORS = (401, 403, 404, 405, 429, 503)
 # And those of operations that take a body: bad input (400), too large (413), not JSON (415),
 # a rule that refuses the current state (409).
 BODY_ERRORS = (400, 409, 413, 415)

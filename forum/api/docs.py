@@ -7,6 +7,7 @@ import json
 from flask import current_app, jsonify, render_template
 
 from forum.api.core import api_spec, bp
+from forum.paging import MAX_DB_INT
 
 PROBLEM_JSON = "application/problem+json"
 DOCUMENT_KEY = "forum_api_document"
@@ -25,6 +26,10 @@ def _finish(document: dict) -> dict:
     prefix, and how to page."""
     for operations in document["paths"].values():
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                    # The app's <int:...> converter: ids the database can hold, nothing else.
+                    parameter["schema"].update(minimum=1, maximum=MAX_DB_INT)
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content") or {}
                 if int(status) >= 400 and "application/json" in content:
