@@ -57,7 +57,14 @@ def get_appeal(appeal_id: int) -> Appeal:
 def _open_appeals_query():
     return (
         select(Appeal)
-        .options(joinedload(Appeal.comment).joinedload(Comment.article), joinedload(Appeal.author))
+        .options(
+            # The queue shows each appealed comment with its article and who hid it; its
+            # author is the appeal's.
+            joinedload(Appeal.comment).options(
+                joinedload(Comment.article), joinedload(Comment.hidden_by)
+            ),
+            joinedload(Appeal.author),
+        )
         .where(Appeal.status == AppealStatus.OPEN)
         .order_by(Appeal.created_at, Appeal.id)
     )

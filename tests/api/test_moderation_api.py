@@ -31,6 +31,7 @@ from tests.conftest import (
     seeded_template,
     snapshot,
 )
+from tests.test_query_counts import counted
 
 PREMODERATE = threads.DiscussionSettings(premoderate_first=10)
 
@@ -602,3 +603,41 @@ def test_an_admins_moderate_token_suspends_a_moderator(app, worlds):
     )
     assert response.status_code == 200
     assert response.get_json()["suspended"] is True
+
+
+# --- what a page of a list costs --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/moderation/queue",
+        "/moderation/queue/pending",
+        "/moderation/queue/appeals",
+        "/moderation/log",
+    ],
+)
+def test_a_longer_page_of_a_list_costs_no_more_queries(app, worlds, path):
+    """No query per item: a page of six costs what a page of two does."""
+    world = worlds["api"]
+    mod_user = mod_of(world)
+    article = make_article(slug="more")
+    for n in range(4):
+        # Each item by someone else: a query per item's people would show.
+        member = make_user(f"member{n}")
+        pending = threads.post_comment(member, article, f"Waiting {n}.", settings=PREMODERATE)
+        assert pending.status is CommentStatus.PENDING
+        reported = threads.post_comment(member, article, f"Reported {n}.")
+        moderation.report_comment(make_user(f"witness{n}"), reported, "spam")
+        appealed = threads.post_comment(member, article, f"Appealed {n}.")
+        moderation.hide_comment(make_user(f"mod{n}", role=Role.MODERATOR), appealed, "abuse")
+        appeals.appeal(member, appealed, "Please.")
+    mod = client_as(app, mod_user)
+    costs = []
+    for limit in (2, 6):
+        db.session.close()  # the request checks out its own connection, which is counted
+        with counted(app) as statements:
+            response = mod.get(f"/api/v1{path}?limit={limit}")
+        assert len(response.get_json()["items"]) == limit
+        costs.append(len(statements))
+    assert costs[0] == costs[1], costs
