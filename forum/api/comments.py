@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from forum import background
 from forum.api.callers import current_api_caller
 from forum.api.core import READ, WRITE, bp, operation
+from forum.api.cursors import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
 from forum.api.shapes import ApiComment, ApiThread, comment_out, shown_alone, thread_out
 from forum.discussion.views import _account_key, _posting_limit
 from forum.extensions import limiter
@@ -31,6 +32,7 @@ from forum.services.errors import NotFound
 from forum.sqlite import reads_first
 
 TAGS = ("discussion",)
+LATEST_LIST = "latest-comments"
 
 
 def _settings() -> threads.DiscussionSettings:
@@ -81,6 +83,36 @@ def list_comments(slug: str, query: DiscussionQuery):
         comment_count=page.visible_count,
         version=article.discussion_version,
         threads=[thread_out(root, viewer) for root in page.threads],
+    )
+
+
+class LatestQuery(BaseModel):
+    cursor: str | None = Field(default=None, max_length=500)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+
+
+class LatestComments(BaseModel):
+    items: list[ApiComment]
+    next: str | None = Field(description="Cursor of the next page; null on the last page.")
+
+
+@bp.get("/articles/<slug>/comments/latest")
+@operation(scope=READ, ok=LatestComments, query=LatestQuery, tags=TAGS)
+def latest_comments(slug: str, query: LatestQuery):
+    """Every comment of the discussion this caller sees, replies included, newest first,
+    cursor-paged (a dashboard of new comments): new ones never shift a page."""
+    article = articles.get_article(slug)
+    viewer = current_api_caller().user
+    found = keyset_page(
+        discussion_pages.comments_seen_by(article, viewer),
+        LATEST_LIST,
+        (Comment.id,),
+        query.cursor,
+        query.limit,
+    )
+    return LatestComments(
+        items=[comment_out(c, viewer, shown_alone(c, viewer)) for c in found.items],
+        next=found.next,
     )
 
 

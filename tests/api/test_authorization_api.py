@@ -66,6 +66,7 @@ OPERATIONS = [
     # No external articles yet: nothing is found at any address.
     Op("GET", "/articles/by-url", ALL(404), query={"url": "https://example.com/a"}),
     Op("GET", "/articles/{article}/comments", ALL(200)),
+    Op("GET", "/articles/{article}/comments/latest", ALL(200)),
     Op("GET", "/comments/{visible}", ALL(200)),
     # A pending comment: its author and the moderators only, as on the page.
     Op("GET", "/comments/{pending}",

@@ -281,3 +281,26 @@ def test_token_callers_post_as_themselves(app, scene):
     )
     assert response.status_code == 201
     assert response.get_json()["author"]["username"] == scene["rita"].username
+
+
+def test_the_latest_comments_page_by_cursor_newest_first(app, scene):
+    client = client_as(app, scene["rita"])
+    path = f"/api/v1/articles/{scene['article'].slug}/comments/latest"
+    first = client.get(path, query_string={"limit": 2}).get_json()
+    threads.post_comment(scene["carl"], scene["article"], "Arrived meanwhile.")
+    seen = [c["id"] for c in first["items"]]
+    cursor = first["next"]
+    while cursor:
+        body = client.get(path, query_string={"limit": 2, "cursor": cursor}).get_json()
+        seen += [c["id"] for c in body["items"]]
+        cursor = body["next"]
+    assert seen == sorted(seen, reverse=True)
+    # What a reader sees by itself: the hidden one as a placeholder; not the pending one,
+    # nor the deleted one.
+    answer = db.session.scalars(
+        db.select(Comment.id).where(Comment.parent_id == scene["gone"].id)
+    ).one()
+    expected = {scene[name].id for name in ("first", "reply", "deeper", "hidden")} | {answer}
+    assert set(seen) == expected
+    moderator = client_as(app, scene["mod"]).get(path, query_string={"limit": 100}).get_json()
+    assert scene["pending"].id in {c["id"] for c in moderator["items"]}
