@@ -79,7 +79,8 @@ def staff_only(view: Callable) -> Callable:
 
 
 def _page(list_name: str, items: list, key: Callable, limit: int) -> tuple[list, str | None]:
-    """The page's items and the cursor after its last, when a full page suggests more."""
+    """The page's items and the cursor after its last, when there are more: ``items`` is
+    what the service found for ``limit + 1``, so one more than a page means another page."""
     if len(items) <= limit:
         return items, None
     items = items[:limit]
