@@ -126,6 +126,8 @@ def render_error(error: HTTPException):
     description = error.description or ""
     if code == 500:
         description = "The error has been logged. Please try again in a moment."
+    elif code == 429 and answers_with_problems():
+        description = f"The limit here is {description}; try again after Retry-After seconds."
     elif code == 429:
         description = (
             f"Slow down a little: the limit here is {description}. Your draft is safe if you "

@@ -25,6 +25,7 @@ from forum.api.core import (
     scope_allows,
 )
 from forum.auth.current import current_actor
+from forum.discussion.views import _account_key, _posting_limit
 from forum.errors import problem_response
 from forum.extensions import csrf
 from forum.models import User
@@ -96,8 +97,8 @@ def _authorize() -> None:
     """Resolve the caller, check the operation's scope, and CSRF for session writes."""
     view = current_app.view_functions.get(request.endpoint)
     needed = getattr(view, SCOPE_ATTRIBUTE, None)
-    if needed is None:
-        return  # the document and its reference page: public, and no token is looked at
+    if needed is None or request.method == "OPTIONS":
+        return  # the document, its reference page, and OPTIONS: no token is looked at
     caller = current_api_caller()
     if request.method not in SAFE_METHODS and needed == READ:
         needed = WRITE  # a write is never a read, whatever the declaration forgot
@@ -128,3 +129,21 @@ def _refused(error: DomainError):
     elif error.field:
         errors = {error.field: [error.message]}
     return problem_response(error.status, error.message, errors=errors)
+
+
+# The pages' rate limits, keyed by the caller. Flask-Limiter checks limits before any
+# blueprint hook runs, so these resolve the caller first: a token's holder is then the
+# request's user, and their requests count against their own account (the same key as the
+# pages', so a shared limit is one budget for both), not against one "anonymous" bucket.
+
+
+def account_key() -> str:
+    """The pages' per-account rate-limit key, for the API's caller."""
+    current_api_caller()
+    return _account_key()
+
+
+def posting_limit() -> str:
+    """The pages' posting limit (slower for new accounts), for the API's caller."""
+    current_api_caller()
+    return _posting_limit()

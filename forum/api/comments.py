@@ -11,11 +11,10 @@ from flask import current_app, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
 from forum import background
-from forum.api.callers import current_api_caller
+from forum.api.callers import account_key, current_api_caller, posting_limit
 from forum.api.core import READ, WRITE, bp, operation
 from forum.api.cursors import DEFAULT_LIMIT, MAX_LIMIT, keyset_page
 from forum.api.shapes import ApiComment, ApiThread, comment_out, shown_alone, thread_out
-from forum.discussion.views import _account_key, _posting_limit
 from forum.extensions import limiter
 from forum.models import Comment, HideReason
 from forum.paging import MAX_DB_INT
@@ -194,7 +193,7 @@ class IdempotencyHeader(BaseModel):
 
 @bp.post("/articles/<slug>/comments")
 # One budget for the page's comment form and the API alike.
-@limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key)
+@limiter.shared_limit(posting_limit, scope="posting", key_func=account_key)
 @operation(
     scope=WRITE,
     ok=ApiComment,
@@ -231,7 +230,7 @@ class CommentEdit(BaseModel):
 
 @bp.patch("/comments/<int:comment_id>")
 # Each edit stores a revision and may mention people: the page's limit per account.
-@limiter.limit(lambda: current_app.config["RATELIMIT_EDIT"], key_func=_account_key)
+@limiter.limit(lambda: current_app.config["RATELIMIT_EDIT"], key_func=account_key)
 @operation(scope=WRITE, ok=ApiComment, json=CommentEdit, tags=TAGS)
 @reads_first  # the write lock is taken only around the update (threads.edit_comment)
 def edit_comment(comment_id: int, json: CommentEdit):
@@ -283,7 +282,7 @@ class ReportReceived(BaseModel):
 
 
 @bp.post("/comments/<int:comment_id>/reports")
-@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT"], key_func=_account_key)
+@limiter.limit(lambda: current_app.config["RATELIMIT_REPORT"], key_func=account_key)
 @operation(scope=WRITE, ok=ReportReceived, status=201, json=NewReport, tags=TAGS)
 def report(comment_id: int, json: NewReport):
     """Report a comment to the moderators. Its author never learns who reported it."""

@@ -262,6 +262,43 @@ def test_posting_shares_the_pages_rate_limit_and_answers_429(app_factory):
         assert int(response.headers["Retry-After"]) > 0
 
 
+def test_token_callers_are_limited_per_account_not_all_together(app_factory):
+    """The limiter's key is the token holder's account (resolved before the limits are
+    checked): one script's burst doesn't stop another's, and a holder's page posts and
+    token posts share their budget."""
+    from forum.services import api_tokens
+
+    app = app_factory(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_POST="1 per minute",
+        RATELIMIT_POST_NEW_ACCOUNT="1 per minute",
+    )
+    with app.app_context():
+        limiter.reset()
+        article = make_article()
+        first, second = make_user(), make_user()
+        _, first_token = api_tokens.create_token(first, "script", "write", 30)
+        _, second_token = api_tokens.create_token(second, "script", "write", 30)
+        anonymous = client_as(app)
+        for raw in (first_token, second_token):
+            response = anonymous.post(
+                f"/api/v1/articles/{article.slug}/comments",
+                json={"body": "Within my budget."},
+                headers=bearer(raw),
+            )
+            assert response.status_code == 201, response.get_json()
+        again = anonymous.post(
+            f"/api/v1/articles/{article.slug}/comments",
+            json={"body": "Over it."},
+            headers=bearer(first_token),
+        )
+        assert_problem(again, 429)
+        page = client_as(app, second).post(
+            f"/articles/{article.slug}/comments", data={"body": "By the page."}
+        )
+        assert page.status_code == 429
+
+
 def test_a_suspended_member_reads_but_does_not_write(app, scene):
     sanctions.suspend_user(scene["mod"], scene["rita"], 7, "Cooling off.")
     client = client_as(app, scene["rita"])
