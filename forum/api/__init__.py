@@ -8,6 +8,7 @@ from forum.api import (  # noqa: F401  (each adds its routes to bp)
     callers,
     comments,
     docs,
+    moderation,
     notifications,
 )
 from forum.api.core import bp

@@ -35,6 +35,11 @@ def ALL(status: int) -> dict[str, int]:
     return dict.fromkeys(ACTORS, status)
 
 
+# Moderators' work: moderators and admins in good standing only, as on the pages.
+STAFF = E(anon=401, reader=403, author=403, writer=403, mod=200, admin=200, suspended=403)
+STAFF_REFUSED = E(anon=401, reader=403, author=403, writer=403, mod=403, admin=403, suspended=403)
+
+
 def MEMBERS(status: int) -> dict[str, int]:
     """``status`` for every member, 401 for an anonymous caller."""
     return {**ALL(status), ANON: 401}
@@ -97,6 +102,26 @@ OPERATIONS = [
        json={"ids": ["{notification}"]}),
     # Marking all read succeeds even for someone with nothing unread.
     Op("POST", "/notifications/read", MEMBERS(200), json={}, changes=False),
+    # --- moderating (forum/api/moderation.py; the pages' rows in tests/views/...) ----------
+    Op("GET", "/moderation/queue", STAFF),
+    Op("GET", "/moderation/queue/pending", STAFF),
+    Op("GET", "/moderation/queue/appeals", STAFF),
+    Op("GET", "/moderation/log", ALL(200)),  # public, as the page (notes for moderators)
+    Op("POST", "/comments/{visible}/hide", STAFF, json={"reason": "spam", "note": "An ad."}),
+    Op("POST", "/comments/{hidden}/unhide", STAFF),
+    Op("POST", "/comments/{pending}/approve", STAFF),
+    Op("POST", "/comments/{pending}/reject", STAFF, json={"reason": "spam"}),
+    Op("POST", "/comments/{visible}/dismiss", STAFF, json={}),
+    Op("POST", "/appeals/{appeal}/grant", STAFF, json={}),
+    Op("POST", "/appeals/{appeal}/deny", STAFF, json={"reason": "Stays hidden."}),
+    Op("POST", "/articles/{article}/lock", STAFF, json={"reason": "Too heated."}),
+    Op("POST", "/articles/{locked}/unlock", STAFF, json={}),
+    Op("POST", "/users/{comment_author}/suspend", STAFF, json={"days": 7, "reason": "Spam."}),
+    Op("POST", "/users/{other_mod}/suspend",
+       E(anon=401, reader=403, author=403, writer=403, mod=403, admin=200, suspended=403),
+       json={"days": 7, "reason": "Overreach."}),
+    Op("POST", "/users/{admin}/suspend", STAFF_REFUSED, json={"days": None, "reason": "Coup."}),
+    Op("POST", "/users/{suspended}/unsuspend", STAFF, json={}),
 ]
 # fmt: on
 

@@ -51,6 +51,8 @@ def with_real_targets(case, scene) -> None:
     parameters = case.path_parameters or {}
     if "slug" in parameters and len(str(parameters["slug"])) % 2 == 0:
         parameters["slug"] = scene["article"].slug
+    if "username" in parameters and len(str(parameters["username"])) % 2 == 0:
+        parameters["username"] = scene["carl"].username  # suspend, unsuspend
     number = parameters.get("comment_id")
     if isinstance(number, int) and number % 2 == 0:
         targets = [scene[name].id for name in ("first", "reply", "hidden", "pending", "gone")]
