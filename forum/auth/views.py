@@ -12,15 +12,17 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 
+from forum import kept_forms
 from forum.auth.current import current_actor
 from forum.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
 from forum.auth.redirects import safe_next
+from forum.errors import wants_json
 from forum.extensions import limiter, login_manager
 from forum.forms_support import apply_refusal
 from forum.mailing import outbox
-from forum.services import accounts, spam
+from forum.services import accounts, kept_drafts, spam
 from forum.services.errors import NotAllowed
 from forum.sqlite import reads_first
 
@@ -39,13 +41,46 @@ def _login_account_key() -> str:
 
 
 def _start_session(user) -> None:
-    """A fresh session for a fresh login: nothing from before it survives (no fixation)."""
+    """A fresh session for a fresh login: nothing from before it survives (no fixation),
+    except the token of a form kept when the previous session ended, to give it back."""
+    kept_draft = session.get(kept_forms.KEPT_DRAFT_KEY)
     session.clear()
+    if kept_draft:
+        session[kept_forms.KEPT_DRAFT_KEY] = kept_draft
     login_user(user)
     session.permanent = True
     now = int(time.time())
     session["login_at"] = now
     session["seen_at"] = now
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """A page that needs an account sends the reader to log in and back. A form posted
+    without one (the session ended while they wrote) comes back with its text instead of
+    a redirect that would lose it."""
+    if request.method == "POST":
+        return kept_forms.answer_session_ended(401, wants_json())
+    # As Flask-Login does by default.
+    flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
+
+
+@bp.get("/login/resume")
+@login_required
+def resume_draft():
+    """Where logging in again leads after a form was refused for an ended session: the
+    form's page, which takes the kept text back; or, for a form without a page of its own,
+    the form to send again."""
+    draft = kept_drafts.find(session.get(kept_forms.KEPT_DRAFT_KEY))
+    if draft is None:
+        flash("There was no kept text to bring back; it may be more than a day old.", "info")
+        return redirect(url_for("site.index"))
+    home = kept_forms.home_of(draft.action)
+    if home is not None:
+        return redirect(home)
+    fields = kept_forms.restore(draft.action) or {}
+    return kept_forms.resend_page(draft.action, fields, None)
 
 
 @bp.before_app_request
