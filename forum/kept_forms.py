@@ -93,9 +93,9 @@ def _seconds_word(seconds: int) -> str:
 _WAIT_SENTENCES = {
     "discussion.post": "You can post again in {wait}.",
     "discussion.reply": "You can post again in {wait}.",
-    "discussion.edit": "You can save your changes in {wait}.",
+    "discussion.edit": "You can save changes again in {wait}.",
     "discussion.flag": "You can send a report again in {wait}.",
-    "discussion.preview": "The preview comes back in {wait}.",
+    "discussion.preview": "The preview works again in {wait}.",
     "auth.login": "Too many login attempts. You can try again in {wait}.",
 }
 _WAIT_DEFAULT = "You can try again in {wait}."

@@ -15,6 +15,7 @@ from flask import (
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 
 from forum import kept_forms
+from forum.auth import devices
 from forum.auth.current import current_actor
 from forum.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
 from forum.auth.redirects import safe_next
@@ -37,7 +38,12 @@ login_manager.user_loader(accounts.load_session_user)
 
 def _login_account_key() -> str:
     """Rate-limit key for login attempts against one account, whoever makes them."""
-    return "login-account:" + (request.form.get("username") or "").strip().lower()
+    return "login-account:" + devices.account_key(request.form.get("username"))
+
+
+def _login_device_key() -> str:
+    """Rate-limit key for login attempts from one known device (one device cookie)."""
+    return "login-device:" + (devices.login_device_nonce() or "")
 
 
 def _start_session(user) -> None:
@@ -139,11 +145,24 @@ def register():
 
 @bp.route("/login", methods=["GET", "POST"])
 @reads_first  # the password check (argon2) runs without the write lock
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+# Strangers are limited per address and per account; a known device of the account (see
+# forum/auth/devices.py) is exempt from both and limited per device cookie instead.
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN"],
+    methods=["POST"],
+    exempt_when=devices.is_known_device,
+)
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
     key_func=_login_account_key,
     methods=["POST"],
+    exempt_when=devices.is_known_device,
+)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_DEVICE"],
+    key_func=_login_device_key,
+    methods=["POST"],
+    exempt_when=lambda: not devices.is_known_device(),
 )
 def login():
     form = LoginForm()
@@ -152,11 +171,29 @@ def login():
         user = accounts.authenticate(form.username.data, form.password.data)
         if user is not None:
             _start_session(user)
-            return redirect(next_url or url_for("site.index"))
+            response = redirect(next_url or url_for("site.index"))
+            devices.remember(response, user.username)
+            return response
         # The same words whether the name exists or not.
         form.form_errors.append("Wrong username or password.")
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, next_url=next_url), status
+
+
+@kept_forms.keeps_drafts("auth.login")
+def _login_again(refusal: kept_forms.Refusal):
+    """The login form again (its username, never its password) under a refusal: a rate
+    limit that says how long to wait, or an expired form."""
+    form = LoginForm()
+    return (
+        render_template(
+            "auth/login.html",
+            form=form,
+            next_url=safe_next(request.values.get("next")),
+            refusal=refusal,
+        ),
+        refusal.status,
+    )
 
 
 @bp.post("/logout")

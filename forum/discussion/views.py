@@ -298,7 +298,8 @@ def edit(comment_id: int):
     form = EditForm()
     if request.method == "GET":
         form.body.data = comment.body_md
-        restore_fields(form, request.path, ("body",))
+        form.revision.data = threads.revision_of(comment)
+        restore_fields(form, request.path, ("body", "revision"))
     preview_html = None
     status = 200
     if request.method == "POST":
@@ -306,7 +307,15 @@ def edit(comment_id: int):
             preview_html = render_markdown(form.body.data or "")
         elif form.validate_on_submit():
             try:
-                threads.edit_comment(user, comment, form.body.data or "", settings=settings())
+                threads.edit_comment(
+                    user,
+                    comment,
+                    form.body.data or "",
+                    settings=settings(),
+                    base_revision=form.revision.data or None,
+                )
+            except threads.EditedElsewhere as conflict:
+                return _edited_elsewhere(comment, form, conflict)
             except NotAllowed as exc:
                 apply_refusal(form, exc, default_field="body")
                 status = 400
@@ -328,14 +337,29 @@ def edit(comment_id: int):
     return _edit_again(comment, form, status, preview_html)
 
 
+def _edited_elsewhere(comment: Comment, form: EditForm, conflict: threads.EditedElsewhere):
+    """409: the comment changed since this form was opened. Both texts, side by side; the
+    form now starts from the current revision, so saving again is a deliberate choice."""
+    if wants_json():
+        return jsonify(
+            errors={"form": [conflict.message]},
+            current={"body": conflict.current_body, "revision": conflict.current_revision},
+        ), 409
+    form.revision.data = conflict.current_revision
+    form.form_errors.append(conflict.message)
+    return _edit_again(comment, form, 409, current_text=conflict.current_body)
+
+
 def _edit_again(
     comment: Comment,
     form: EditForm,
     status: int,
     preview_html: str | None = None,
     refusal: kept_forms.Refusal | None = None,
+    current_text: str | None = None,
 ):
-    """The edit form with the reader's text (and its errors or preview)."""
+    """The edit form with the reader's text (and its errors or preview; ``current_text``
+    beside it when another tab saved first)."""
     if wants_json() and status >= 400:
         return form_errors_json(form, status)
     return (
@@ -346,6 +370,7 @@ def _edit_again(
             preview_html=preview_html,
             settings=settings(),
             refusal=refusal,
+            current_text=current_text,
         ),
         status,
     )
