@@ -536,7 +536,9 @@ def flag(comment_id: int):
     comment = load_comment(comment_id)
     form = ReportForm()
     if not form.validate_on_submit():
-        abort(400, "The report form was incomplete; please try again.")
+        if wants_json():
+            return form_errors_json(form)
+        return _render_report(comment, form, status=400)  # the note comes back too
     try:
         moderation.report_comment(
             current_actor(), comment, form.category.data, form.note.data or ""
