@@ -151,20 +151,20 @@ def answer_session_ended(status: int, wants_json: bool):
             body["csrf_token"] = generate_csrf()  # the script can send again at once
         else:
             # Back to this page after logging in; the script's draft is kept in the browser.
-            body["login_url"] = url_for("auth.login", next=_referring_page())
+            body["login_url"] = url_for("auth.login", next=referring_page("#discussion"))
         return jsonify(body), status
     if needs_login:
         session[KEPT_DRAFT_KEY] = kept_drafts.keep(request.path, posted_fields())
     return answer_refused(Refusal(message, status, login_url))
 
 
-def _referring_page() -> str | None:
+def referring_page(anchor: str = "") -> str | None:
     """The page of this site the request came from (the script's page), or None."""
     referrer = urlsplit(request.referrer or "")
     if referrer.netloc != request.host:
         return None
     page = referrer.path + (f"?{referrer.query}" if referrer.query else "")
-    return safe_next(page + "#discussion")
+    return safe_next(page + anchor)
 
 
 def answer_refused(refusal: Refusal):

@@ -65,10 +65,12 @@ def _unauthorized():
     """A page that needs an account sends the reader to log in and back. A form posted
     without one (the session ended while they wrote) comes back with its text instead of
     a redirect that would lose it."""
-    if request.method == "POST":
+    if request.method == "POST" and kept_forms.keeper_for(request.endpoint) is not None:
         return kept_forms.answer_session_ended(401, wants_json())
-    # As Flask-Login does by default.
     flash(login_manager.login_message, login_manager.login_message_category)
+    if request.method == "POST":
+        # A button (vote, follow...): back to the page it was on, never to a POST-only URL.
+        return redirect(login_url(login_manager.login_view, next_url=kept_forms.referring_page()))
     return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
