@@ -169,3 +169,23 @@ def test_a_reported_comment_says_reported(contexts, live, article, person, js):
     page.goto(f"/articles/{slug}")
     expect(card(page, text).locator(".action-reported")).to_have_text("Reported")
     expect(card(page, text).get_by_role("link", name="Report", exact=True)).to_have_count(0)
+
+
+def test_reporting_again_from_an_old_tab_answers_in_place(contexts, live, article, person):
+    slug, _ = article
+    text = f"Reported from {unique('two')} tabs."
+    say(live, person("author"), slug, text)
+    context = contexts()
+    tabs = [context.new_page(), context.new_page()]
+    sign_in(tabs[0], live, person("reporter"))
+    for tab in tabs:
+        tab.goto(f"/articles/{slug}")
+    for tab in tabs:
+        card(tab, text).get_by_role("link", name="Report", exact=True).click()
+        tab.locator('select[name="category"]').select_option("spam")
+        keep_marker(tab)
+        tab.locator("#report-form").get_by_role("button", name="Send report").click()
+    notice = card(tabs[1], text).locator(".report-sent")
+    expect(notice).to_have_text("You have already reported this comment.")
+    expect(card(tabs[1], text).locator(".action-reported")).to_have_text("Reported")
+    assert same_document(tabs[1]), "answered in place, not with an error page"

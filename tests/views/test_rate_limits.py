@@ -292,6 +292,26 @@ def test_posting_is_limited_per_account(limited):
     assert "One too many." not in set(comments.scalars())
 
 
+def test_the_script_is_told_how_long_to_wait_in_the_form(limited):
+    """Inline, nothing navigated away: no "go back", just when to post again."""
+    app = limited.build()
+    make_article(slug="the-article")
+    client = client_as(app, trusted_user("regular"))
+    json = {"Accept": "application/json"}
+    for n in range(3):
+        response = client.post(
+            "/articles/the-article/comments", data={"body": f"Comment {n}."}, headers=json
+        )
+        assert response.status_code == 201
+    response = client.post(
+        "/articles/the-article/comments", data={"body": "One too many."}, headers=json
+    )
+    assert response.status_code == 429
+    (message,) = response.get_json()["errors"]["form"]
+    assert re.fullmatch(r"You can post again in \d+ seconds?\.", message), message
+    assert int(response.headers["Retry-After"]) > 0
+
+
 def test_new_accounts_post_more_slowly_until_trusted(limited):
     app = limited.build()
     make_article(slug="the-article")
