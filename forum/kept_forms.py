@@ -23,6 +23,7 @@ from werkzeug.routing import RequestRedirect
 
 from forum.auth.redirects import safe_next
 from forum.services import kept_drafts
+from forum.services.errors import DomainError
 
 SESSION_ENDED = "Your session ended. Log in to post; your text is kept."
 FORM_EXPIRED = (
@@ -141,9 +142,13 @@ def answer_session_ended(status: int, wants_json: bool):
     logged_in = current_user.is_authenticated
     # Forms for visitors (logging in, registering, a password reset) just expired.
     needs_login = not logged_in and request.blueprint not in FORMS_FOR_VISITORS
+    fields = posted_fields()
     login_url = None
     if needs_login:
-        login_url = url_for("auth.login", next=url_for("auth.resume_draft"))
+        # A form with something in it comes back after the login; a bare button (a vote,
+        # a follow) just returns to the page it was on.
+        back = url_for("auth.resume_draft") if fields else referring_page()
+        login_url = url_for("auth.login", next=back)
     message = SESSION_ENDED if needs_login else FORM_EXPIRED
     if wants_json:
         body = {"errors": {"form": [message]}, "status": status}
@@ -153,8 +158,8 @@ def answer_session_ended(status: int, wants_json: bool):
             # Back to this page after logging in; the script's draft is kept in the browser.
             body["login_url"] = url_for("auth.login", next=referring_page("#discussion"))
         return jsonify(body), status
-    if needs_login:
-        session[KEPT_DRAFT_KEY] = kept_drafts.keep(request.path, posted_fields())
+    if needs_login and fields:
+        session[KEPT_DRAFT_KEY] = kept_drafts.keep(request.path, fields)
     return answer_refused(Refusal(message, status, login_url))
 
 
@@ -171,7 +176,12 @@ def answer_refused(refusal: Refusal):
     """The form's page again with its text and ``refusal`` above it."""
     keeper = keeper_for(request.endpoint)
     if keeper is not None:
-        return keeper(refusal)
+        try:
+            return keeper(refusal)
+        except (DomainError, HTTPException):
+            # The form's page can't be shown (its comment is gone, say): an error handler
+            # must not fail, so the text comes back on the plain page instead.
+            pass
     return resend_page(request.path, posted_fields(), refusal)
 
 

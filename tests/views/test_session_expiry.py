@@ -295,3 +295,32 @@ def test_kept_drafts_are_forgotten_after_a_day(csrf_app):
         kept_drafts.keep("/y", {"body": "new"})  # keeping one sweeps the old away
         assert db.session.execute(select(func.count(KeptDraft.id))).scalar_one() == 1
         assert accounts.find_user("alice") is not None
+
+
+def test_a_form_whose_page_is_gone_still_gives_the_text_back(csrf_app, client):
+    assert log_in(client).status_code == 302
+    token = token_of(client, "/articles/an-article")
+    end_session(client)
+    response = client.post(
+        "/articles/no-such-article/comments", data={"body": DRAFT, "csrf_token": token}
+    )
+    assert response.status_code == 400
+    assert DRAFT in page(response)
+    assert SESSION_ENDED in page(response)
+
+
+def test_a_bare_button_keeps_nothing_and_logs_in_back_to_its_page(csrf_app, client):
+    comment_id = ids(csrf_app)["Bob's comment."]
+    assert log_in(client).status_code == 302
+    token = token_of(client, "/articles/an-article")
+    end_session(client)
+    response = client.post(
+        f"/comments/{comment_id}/vote",
+        data={"csrf_token": token},
+        headers={"Referer": "http://localhost/articles/an-article"},
+    )
+    assert response.status_code == 400
+    assert SESSION_ENDED in page(response)
+    assert "/login?next=/articles/an-article" in page(response)
+    with csrf_app.app_context():
+        assert db.session.execute(select(func.count(KeptDraft.id))).scalar_one() == 0
