@@ -324,3 +324,21 @@ def test_a_bare_button_keeps_nothing_and_logs_in_back_to_its_page(csrf_app, clie
     assert "/login?next=/articles/an-article" in page(response)
     with csrf_app.app_context():
         assert db.session.execute(select(func.count(KeptDraft.id))).scalar_one() == 0
+
+
+def test_an_expired_login_form_comes_back_with_the_name_not_the_password(client):
+    client.get("/login")
+    response = client.post(
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": "stale"}
+    )
+    assert response.status_code == 400
+    html = page(response)
+    assert FORM_EXPIRED in html
+    assert 'value="alice"' in html
+    assert PASSWORD not in html
+    # The form's fresh token works.
+    again = client.post(
+        "/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": csrf_token_from(html)},
+    )
+    assert again.status_code == 302
