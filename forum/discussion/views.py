@@ -514,6 +514,7 @@ def more_replies(comment_id: int):
         "nodes": nodes,
         "viewer": reader,
         "voted": community.voted_in(reader, root.article),
+        "reported": moderation.reported_in(reader, root.article),
         "can_pin": community.can_pin(reader, root.article),
         "settings": settings(),
     }

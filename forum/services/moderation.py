@@ -146,6 +146,19 @@ def has_reported(reader: User | None, comment: Comment) -> bool:
     return found is not None
 
 
+def reported_in(reader: User | None, article) -> set[int]:
+    """Ids of the comments under ``article`` that ``reader`` has reported (one query)."""
+    if reader is None:
+        return set()
+    return set(
+        db.session.execute(
+            select(Report.comment_id)
+            .join(Comment, Comment.id == Report.comment_id)
+            .where(Report.reporter_id == reader.id, Comment.article_id == article.id)
+        ).scalars()
+    )
+
+
 def report_comment(reporter: User, comment: Comment, category: str, note: str = "") -> Report:
     """File a report; one per reader per comment, never on one's own comment, not while
     suspended."""

@@ -177,3 +177,20 @@ def test_reports_cost_the_reader_no_extra_query(app):
         moderation.report_comment(rita, comment, "spam")
     client.get("/articles/the-article")  # the new version's rendering is made
     assert queries_for(client, "/articles/the-article") == before
+
+
+def test_more_replies_say_reported_too(app_factory):
+    app = app_factory(REPLIES_PER_THREAD=1)
+    with app.app_context():
+        article = make_article(slug="the-article")
+        carl = make_user("carl")
+        root = threads.post_comment(carl, article, "The thread.")
+        first = threads.post_comment(carl, article, "First reply.", parent_id=root.id)
+        later = threads.post_comment(carl, article, "Later reply.", parent_id=root.id)
+        rita = make_user("rita")
+        moderation.report_comment(rita, later, "spam")
+        client = client_as(app, rita)
+        url = f"/comments/{root.id}/replies?after={first.id}"
+        for answer in (html(client.get(url)), client.get(url, headers=JSON).get_json()["html"]):
+            links, marks = report_controls(answer, later.id)
+            assert not links and [m.text for m in marks] == ["Reported"]
