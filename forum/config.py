@@ -80,6 +80,10 @@ class DefaultConfig:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_LOGIN_ACCOUNT = "5 per minute;30 per hour"
+    # Attempts from a known device (a cookie set by an earlier login to that account), which
+    # are exempt from the two limits above: an attacker can't lock the owner out.
+    RATELIMIT_LOGIN_DEVICE = "5 per minute;30 per hour"
+    KNOWN_DEVICE_DAYS = 365
     RATELIMIT_REGISTER = "5 per hour"
     RATELIMIT_POST = "6 per minute;60 per hour"
     RATELIMIT_POST_NEW_ACCOUNT = "2 per minute;20 per hour"

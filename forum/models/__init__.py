@@ -11,6 +11,7 @@ from forum.models.community import (
     OutgoingEmail,
     Vote,
 )
+from forum.models.drafts import KeptDraft
 from forum.models.moderation import (
     Appeal,
     AppealStatus,
@@ -34,6 +35,7 @@ __all__ = [
     "EmailPreference",
     "Follow",
     "HideReason",
+    "KeptDraft",
     "ModAction",
     "ModerationAction",
     "Notification",
