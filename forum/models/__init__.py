@@ -19,15 +19,18 @@ from forum.models.moderation import (
     Report,
     ReportStatus,
 )
+from forum.models.profiles import AvatarImage, DisplayNameChange
 from forum.models.users import EmailPreference, Role, User
 
 __all__ = [
     "Appeal",
     "AppealStatus",
     "Article",
+    "AvatarImage",
     "Comment",
     "CommentRevision",
     "CommentStatus",
+    "DisplayNameChange",
     "EmailPreference",
     "Follow",
     "HideReason",
