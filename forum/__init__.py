@@ -16,6 +16,7 @@ from forum.config import DefaultConfig, session_lifetime
 from forum.discussion.views import bp as discussion_bp
 from forum.extensions import csrf, db, limiter, login_manager, migrate, passwords
 from forum.feeds.views import bp as feeds_bp
+from forum.identity import views as identity
 from forum.mailing.views import bp as mailing_bp
 from forum.moderation.views import bp as moderation_bp
 from forum.paging import DatabaseIntConverter
@@ -34,6 +35,7 @@ BLUEPRINTS = (
     mailing_bp,
     authoring_bp,
     your_data_bp,
+    identity.bp,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.register(app)
     input_guard.register(app)
+    identity.register(app)  # after the NUL guard: its hook must run before that one
     security.register(app)
     templating.register(app)
     cli.register(app)
