@@ -21,8 +21,7 @@ class ProfileForm(FlaskForm):
         "About you",
         validators=[Optional(), Length(max=BIO_MAX)],
         description=(
-            f"At most {BIO_MAX} characters of Markdown. Links work once your account is "
-            "trusted."
+            f"At most {BIO_MAX} characters of Markdown. Links work once your account is trusted."
         ),
     )
 

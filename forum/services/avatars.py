@@ -68,7 +68,7 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
             # The header gives the size before any pixel is decoded.
             if image.width * image.height > max_pixels:
                 raise NotAllowed(
-                    f"That picture is too large ({image.width}×{image.height} pixels). "
+                    f"That picture is too large ({image.width} by {image.height} pixels). "
                     f"Please upload one of at most {max_pixels:,} pixels.",
                     field="avatar",
                 )

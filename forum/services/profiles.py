@@ -78,9 +78,12 @@ def update_profile(
     errors = {}
     if new_name is not None and len(new_name) > DISPLAY_NAME_MAX:
         errors["display_name"] = f"Use at most {DISPLAY_NAME_MAX} characters."
-    elif new_name != user.display_name and new_name is not None:
-        if problem := names.look_alike_problem(new_name, exclude=user):
-            errors["display_name"] = problem
+    elif (
+        new_name is not None
+        and new_name != user.display_name
+        and (problem := names.look_alike_problem(new_name, exclude=user))
+    ):
+        errors["display_name"] = problem
     if len(bio_text) > bio_max:
         errors["bio"] = f"Use at most {bio_max} characters (this is {len(bio_text)})."
     if errors:
