@@ -28,7 +28,7 @@ class ProfileForm(FlaskForm):
 
 class AvatarForm(FlaskForm):
     avatar = FileField(
-        "Picture",
+        "New picture",
         description="A PNG, JPEG, GIF or WebP image. It is cropped to a square and resized.",
     )
 
