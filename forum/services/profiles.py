@@ -98,3 +98,17 @@ def update_profile(
     user.bio_html = render_bio(user, bio_text, trusted_after=trusted_after) if bio_text else None
     db.session.commit()
     return user
+
+
+def rerender_bios(*, trusted_after: int) -> tuple[int, int]:
+    """Render every stored bio again (after the sanitizer changes, or to give accounts
+    trusted since their last edit their links); returns (bios, changed). One commit."""
+    users = db.session.execute(select(User).where(User.bio_md.is_not(None))).scalars().all()
+    changed = 0
+    for user in users:
+        html = render_bio(user, user.bio_md, trusted_after=trusted_after)
+        if html != user.bio_html:
+            user.bio_html = html
+            changed += 1
+    db.session.commit()
+    return len(users), changed
