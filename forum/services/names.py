@@ -21,13 +21,14 @@ Two names whose skeletons are equal are confusable. A staff member's name is gua
 widely: "Theo (mod)", "theo_admin" or "Official Theo" are refused too, by taking staff words
 off either end of the skeleton before comparing."""
 
+import hashlib
 import json
 import string
 import unicodedata
 from functools import cache
 from importlib import resources
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 
 from forum.extensions import db
 from forum.models import Role, User
@@ -161,16 +162,40 @@ def staff_variants(name_skeleton: str) -> set[str]:
     return found
 
 
+# The first key of the advisory locks taken for name checks ("NAME" in ASCII): keeps them
+# apart from any other use of PostgreSQL's advisory locks.
+_LOCK_CLASS = 0x4E414D45
+
+
+def _take_turns(skeletons: set[str]) -> None:
+    """On PostgreSQL, two transactions checking look-alike names at once would each miss
+    the other's name, not committed yet: a transaction-scoped advisory lock per skeleton
+    makes them take turns (in a fixed order: no deadlock). SQLite serializes writers."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    keys = {
+        int.from_bytes(hashlib.sha256(each.encode()).digest()[:4], "big", signed=True)
+        for each in skeletons
+    }
+    for key in sorted(keys):
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:lock_class, :key)"),
+            {"lock_class": _LOCK_CLASS, "key": key},
+        )
+
+
 def look_alike_owner(name: str, *, exclude: User | None = None) -> User | None:
     """The account whose username or display name ``name`` could be taken for, or None.
 
     Compared with every other account's username and display name (deleted accounts' names
     are gone, their usernames stay reserved), and, more widely, with staff members' names
-    (see :func:`staff_variants`). One query on the indexed skeleton columns."""
+    (see :func:`staff_variants`). One query on the indexed skeleton columns; on PostgreSQL
+    the checks of look-alike names take turns until the transaction ends."""
     skeletons = candidate_skeletons(name)
     if not skeletons:
         return None
     variants = set().union(*(staff_variants(each) for each in skeletons))
+    _take_turns(skeletons | variants)
     staff = User.role.in_(STAFF_ROLES)
     query = select(User).where(
         or_(
