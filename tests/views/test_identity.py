@@ -12,7 +12,7 @@ from PIL import Image
 
 from forum.extensions import db
 from forum.models import DisplayNameChange, Role, User
-from forum.services import avatars, threads, your_data
+from forum.services import avatars, sanctions, threads, your_data
 from tests.avatar_support import bomb_png, jpeg_with_exif, png_bytes
 from tests.conftest import PASSWORD, client_as, make_article, make_user
 
@@ -276,3 +276,13 @@ def test_no_rendered_page_asks_another_site_for_a_picture(app):
             seen += 1
             assert source.startswith("/") and not source.startswith("//"), (path, source)
     assert seen >= 4
+
+
+def test_a_suspended_member_is_told_why_their_profile_is_frozen(app):
+    ada = make_user("ada")
+    sanctions.suspend_user(make_user("mod", role=Role.MODERATOR), ada, 3, "Cool off.")
+    client = client_as(app, ada)
+    page = client.get("/account/profile").get_data(as_text=True)
+    assert "While your account is suspended, your name, bio and picture can't be changed." in page
+    response = client.post("/account/profile", data={"display_name": "New", "bio": ""})
+    assert response.status_code == 403
