@@ -24,6 +24,10 @@ class DefaultConfig:
 
     # Requests larger than this get 413 before any view runs.
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Uploaded avatars (the one route allowed larger requests): the file's size, and its
+    # pixel count, checked from the header before decoding (decompression bombs).
+    AVATAR_MAX_BYTES = 2 * 1024 * 1024
+    AVATAR_MAX_PIXELS = 20_000_000
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -22,8 +22,8 @@ from forum.models import (
     Role,
     User,
 )
-from forum.services import appeals, mail_accounts, moderation, threads, tokens
-from forum.services.errors import Conflict
+from forum.services import accounts, appeals, mail_accounts, moderation, threads, tokens
+from forum.services.errors import Conflict, ValidationFailed
 from forum.services.tokens import InvalidToken, TokenSettings
 from tests.conftest import login, make_article, make_user
 from tests.race_support import race
@@ -249,3 +249,16 @@ def test_two_replies_at_once_by_one_reader_are_both_stored(racing_app):
     assert all(isinstance(r, Comment) for r in results), results
     replies = select(func.count(Comment.id)).where(Comment.parent_id == ids["comment"])
     assert scalar(app, replies) == 4
+
+
+def test_two_look_alike_names_registered_at_once_make_one_account(racing_app):
+    """Each registration checks the other's name before either is committed: on PostgreSQL
+    the checks take turns (advisory locks), so the second sees the first's account."""
+    names = ["theo", "the0", "THEO", "Th\u0435o"]
+
+    def register(i: int):
+        return accounts.register(f"member{i}", "a long passphrase", display_name=names[i])
+
+    results = race(racing_app, len(names), lambda i: (i,), register)
+    assert sum(isinstance(r, User) for r in results) == 1, results
+    assert all(isinstance(r, User | ValidationFailed) for r in results), results

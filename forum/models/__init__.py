@@ -21,6 +21,7 @@ from forum.models.moderation import (
     Report,
     ReportStatus,
 )
+from forum.models.profiles import AvatarImage, DisplayNameChange
 from forum.models.users import EmailPreference, Role, User
 
 __all__ = [
@@ -29,9 +30,11 @@ __all__ = [
     "AppealStatus",
     "Article",
     "ArticleAlias",
+    "AvatarImage",
     "Comment",
     "CommentRevision",
     "CommentStatus",
+    "DisplayNameChange",
     "EmailPreference",
     "Follow",
     "HideReason",

@@ -6,6 +6,7 @@ than the login page) must leave every row of every table as it was; an accepted 
 change something. New routes must be added to the table: ``test_every_state_changing_route_is
 _in_the_table`` fails for any POST (or PUT, PATCH, DELETE) rule missing from it."""
 
+import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -25,6 +26,7 @@ from forum.services import (
     sanctions,
     threads,
 )
+from tests.avatar_support import png_bytes
 from tests.conftest import (
     PASSWORD,
     client_as,
@@ -56,6 +58,17 @@ OWN_TESTS |= {
     "/password/reset/<token>",
 }
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class FreshPicture(dict):
+    """Form data with a small PNG as ``avatar``, a fresh file each time it is posted (a
+    file object is used up by one request)."""
+
+    def __init__(self) -> None:
+        super().__init__(avatar="a fresh PNG")  # not empty: an empty dict posts no body
+
+    def items(self):
+        return [("avatar", (io.BytesIO(png_bytes()), "me.png"))]
 
 
 def E(**expected: int) -> dict[str, int]:
@@ -186,6 +199,14 @@ TABLE = [
     # {token} is the comment author's: nobody else may even learn it exists.
     Row("/account/tokens/{token}/revoke", {},
         E(anon=302, reader=404, author=302, writer=404, mod=404, admin=404, suspended=404)),
+    # --- your profile: a suspension freezes name, bio and picture -----------------------------
+    Row("/account/profile", {"display_name": "Somebody New", "bio": "Hello *there*."},
+        E(anon=302, reader=302, author=302, writer=302, mod=302, admin=302, suspended=403)),
+    Row("/account/avatar", FreshPicture(),
+        E(anon=302, reader=302, author=302, writer=302, mod=302, admin=302, suspended=403)),
+    # Nobody in the world has uploaded a picture: removing one is refused for all.
+    Row("/account/avatar/remove", {},
+        E(anon=302, reader=400, author=400, writer=400, mod=400, admin=400, suspended=400)),
 ]
 # fmt: on
 
