@@ -10,6 +10,7 @@ from forum.models.community import (
     OutgoingEmail,
     Vote,
 )
+from forum.models.imported import CommentSource, ImportedAuthor
 from forum.models.moderation import (
     Appeal,
     AppealStatus,
@@ -28,10 +29,12 @@ __all__ = [
     "ArticleAlias",
     "Comment",
     "CommentRevision",
+    "CommentSource",
     "CommentStatus",
     "EmailPreference",
     "Follow",
     "HideReason",
+    "ImportedAuthor",
     "ModAction",
     "ModerationAction",
     "Notification",
