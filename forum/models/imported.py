@@ -60,4 +60,7 @@ class CommentSource(db.Model):
     source: Mapped[str] = mapped_column(String(SOURCE_MAX))
     thread_key: Mapped[str] = mapped_column(String(SOURCE_KEY_MAX))
     source_id: Mapped[str] = mapped_column(String(SOURCE_KEY_MAX))
+    # "html" (Disqus, WordPress: body_md holds the HTML as it came, re-rendered with
+    # sanitize.render_html) or "markdown" (Isso, this forum: rendered as any comment).
+    body_format: Mapped[str] = mapped_column(String(10), default="markdown")
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

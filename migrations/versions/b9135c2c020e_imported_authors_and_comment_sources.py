@@ -54,6 +54,7 @@ def upgrade():
         sa.Column("source", sa.String(length=20), nullable=False),
         sa.Column("thread_key", sa.String(length=300), nullable=False),
         sa.Column("source_id", sa.String(length=300), nullable=False),
+        sa.Column("body_format", sa.String(length=10), nullable=False),
         sa.Column("imported_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
             ["comment_id"],
