@@ -79,14 +79,14 @@ class Summary:
     unclear_spam: int = 0
     skipped: int = 0
     notes: list[str] = field(default_factory=list)
-    note_counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    note_counts: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "note_counts": dict(self.note_counts)}
+        return asdict(self)
 
     def note(self, kind: str, message: str) -> None:
         """Keep the first few messages of each kind; ``note_counts`` says how many."""
-        self.note_counts[kind] += 1
+        self.note_counts[kind] = self.note_counts.get(kind, 0) + 1
         if self.note_counts[kind] <= EXAMPLES:
             self.notes.append(message)
 
