@@ -143,18 +143,18 @@ def load(
     writer = _Writer(source.system, progress)
     for comment, parent in _parents_first(kept, placed, summary):
         thread = source.threads[comment.thread_key]
-        article = articles[comment.thread_key]
+        article_id = articles[comment.thread_key]
         row = _comment_row(
-            source.system, next_id, comment, thread, article, parent, authors, summary
+            source.system, next_id, comment, thread, article_id, parent, authors, summary
         )
         next_id += 1
         placed[(comment.thread_key, comment.source_id)] = _Placed(
-            row["id"], article.id, row["root_id"], row["depth"]
+            row["id"], article_id, row["root_id"], row["depth"]
         )
         writer.add(row, comment)
     writer.flush()
     _advance_id_sequence()
-    discussion_state.recount({article.id for article in articles.values()})
+    discussion_state.recount(set(articles.values()))
     return summary
 
 
@@ -163,47 +163,54 @@ def load(
 
 def _articles_for(
     source: Source, owner: User | None, url_map: UrlMap | None, summary: Summary
-) -> dict[str, Article]:
-    found: dict[str, Article] = {}
+) -> dict[str, int]:
+    """Thread key → article id: the hosted article the URL map (or this forum's export)
+    names, else the external article at the thread's page, found or created in bulk."""
+    by_slug: dict[str, list[str]] = defaultdict(list)
+    by_url: dict[str, list[str]] = defaultdict(list)
+    titles: dict[str, str] = {}
     for key, thread in source.threads.items():
-        found[key] = _article_for(thread, owner, url_map, summary)
-    return found
-
-
-def _article_for(
-    thread: SourceThread, owner: User | None, url_map: UrlMap | None, summary: Summary
-) -> Article:
-    target_slug = thread.slug
-    url = thread.url
-    if url_map is not None and url:
-        mapped = url_map.target(url)
-        if mapped is not None:
-            target_slug, url = mapped.slug, mapped.url or url
-    if target_slug:
-        article = db.session.execute(
-            select(Article).where(Article.slug == target_slug)
+        slug, url = thread.slug, thread.url
+        if url_map is not None and url:
+            mapped = url_map.target(url)
+            if mapped is not None:
+                slug, url = mapped.slug, mapped.url or url
+        if slug:
+            by_slug[slug].append(key)
+            continue
+        if not url:
+            raise ImportFileError(f"{thread.where}: the thread has no page address (link).")
+        try:
+            url = external_articles.canonical_url(url)
+        except DomainError as error:
+            raise ImportFileError(f"{thread.where}: {url!r}: {error.message}") from None
+        by_url[url].append(key)
+        titles.setdefault(url, thread.title)
+    found: dict[str, int] = {}
+    for slug, keys in by_slug.items():
+        article_id = db.session.execute(
+            select(Article.id).where(Article.slug == slug)
         ).scalar_one_or_none()
-        if article is None:
-            raise ImportFileError(f"{thread.where}: no article has the slug {target_slug!r}.")
-        summary.articles_matched += int(not thread.prepared)
-        return article
-    if not url:
-        raise ImportFileError(f"{thread.where}: the thread has no page address (link).")
-    try:
-        article = external_articles.find_by_url(url)
-        if article is not None:
-            summary.articles_matched += 1
-            return article
-        if owner is None:
-            raise ImportFileError(
-                "New discussions need an author: create an admin account first, or name one "
-                "with --author."
-            )
-        article = external_articles.create_external(url, thread.title, owner)
-    except DomainError as error:
-        raise ImportFileError(f"{thread.where}: {url!r}: {error.message}") from None
-    summary.articles_created += 1
-    return article
+        if article_id is None:
+            where = source.threads[keys[0]].where
+            raise ImportFileError(f"{where}: no article has the slug {slug!r}.")
+        for key in keys:
+            found[key] = article_id
+            summary.articles_matched += int(not source.threads[key].prepared)
+    existing = external_articles.find_many(by_url)
+    missing = [(url, titles[url]) for url in by_url if url not in existing]
+    if missing and owner is None:
+        raise ImportFileError(
+            "New discussions need an author: create an admin account first, or name one "
+            "with --author."
+        )
+    created = external_articles.create_many(missing, owner) if missing else {}
+    summary.articles_matched += len(existing)
+    summary.articles_created += len(created)
+    for url, keys in by_url.items():
+        for key in keys:
+            found[key] = existing.get(url) or created[url]
+    return found
 
 
 # --- what is there already ------------------------------------------------------------------
@@ -419,12 +426,12 @@ def _comment_row(
     comment_id: int,
     comment: SourceComment,
     thread: SourceThread,
-    article: Article,
+    article_id: int,
     parent: _Placed | None,
     authors: dict,
     summary: Summary,
 ) -> dict:
-    if parent is not None and parent.article_id != article.id:
+    if parent is not None and parent.article_id != article_id:
         parent = None  # a parent filed under another page: keep the comment, not the link
     kind, author_id = _author_of(system, comment, authors)
     state = "deleted" if thread.deleted else comment.state
@@ -440,7 +447,7 @@ def _comment_row(
     hidden = status is CommentStatus.HIDDEN
     return {
         "id": comment_id,
-        "article_id": article.id,
+        "article_id": article_id,
         "author_id": author_id if kind == "user" else None,
         "imported_author_id": author_id if kind == "imported" else None,
         "parent_id": parent.id if parent else None,
