@@ -85,7 +85,8 @@ def main() -> int:
             f"{'met' if seconds < TARGET_SECONDS else 'MISSED'}"
         )
         print(
-            f"Biggest discussion ({shown} visible comments): first page {status} in {page_ms:.0f} ms"
+            f"Biggest discussion ({shown} visible comments): "
+            f"first page {status} in {page_ms:.0f} ms"
         )
     return 0
 

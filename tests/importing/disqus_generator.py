@@ -8,10 +8,36 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-_WORDS = (
-    "the page cache thread reply index query server version test number draft note idea "
-    "good slow fast clear odd useful wrong right think agree wonder measured found changed"
-).split()
+_WORDS = [
+    "the",
+    "page",
+    "cache",
+    "thread",
+    "reply",
+    "index",
+    "query",
+    "server",
+    "version",
+    "test",
+    "number",
+    "draft",
+    "note",
+    "idea",
+    "good",
+    "slow",
+    "fast",
+    "clear",
+    "odd",
+    "useful",
+    "wrong",
+    "right",
+    "think",
+    "agree",
+    "wonder",
+    "measured",
+    "found",
+    "changed",
+]
 
 
 def _body(rng: random.Random) -> str:

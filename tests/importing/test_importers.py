@@ -325,3 +325,55 @@ def test_forget_imported_emails(app, runner, admin):
         db.session.execute(select(ImportedAuthor).where(ImportedAuthor.email.is_not(None))).first()
         is None
     )
+
+
+def test_rerender_keeps_imported_html_bodies(app, runner, admin):
+    run_import(runner, "disqus", DATA / "disqus.xml")
+    before = comments_by_source("disqus")["9001"].body_html
+    result = runner.invoke(args=["comments", "rerender"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    # Re-rendered as HTML, not as Markdown (which would show the tags as text).
+    assert comments_by_source("disqus")["9001"].body_html == before
+    assert "&lt;p&gt;" not in before
+
+
+def test_a_reply_older_than_its_parent_and_a_loop_of_parents(app, admin):
+    """Clocks were wrong and a file was broken: parents still come first, loops are cut."""
+    from datetime import UTC, datetime
+
+    from forum.importing.loader import load
+    from forum.importing.records import Source, SourceAuthor, SourceComment, SourceThread
+
+    def comment(source_id, parent, hour):
+        return SourceComment(
+            source_id=source_id,
+            thread_key="t",
+            parent_id=parent,
+            created_at=datetime(2020, 1, 1, hour, tzinfo=UTC),
+            body=f"<p>{source_id}</p>",
+            body_format="html",
+            author=SourceAuthor(key="someone", name="Someone"),
+            state="visible",
+            where=f"comment {source_id}",
+        )
+
+    source = Source(system="disqus")
+    source.threads["t"] = SourceThread(key="t", url="https://x.example/a", title="A", where="t")
+    source.comments = [
+        comment("child", "parent", 1),
+        comment("parent", None, 2),
+        comment("a", "b", 3),
+        comment("b", "a", 4),
+    ]
+    summary = load(source, owner=admin)
+    db.session.commit()
+    by_id = comments_by_source("disqus")
+    assert by_id["child"].parent_id == by_id["parent"].id
+    assert by_id["parent"].id < by_id["child"].id
+    assert summary.replies == 2  # child→parent, and one of a/b under the other
+    assert {by_id["a"].parent_id, by_id["b"].parent_id} - {None} in (
+        {by_id["a"].id},
+        {by_id["b"].id},
+    )
+    assert any("loop" in note for note in summary.notes)
