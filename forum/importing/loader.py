@@ -36,18 +36,15 @@ from forum.models import (
     utcnow,
 )
 from forum.models.imported import NAME_MAX, SOURCE_KEY_MAX
-from forum.services import discussion_state, external_articles, mentions
+from forum.services import discussion_state, external_articles
 from forum.services.errors import DomainError
-from forum.services.sanitize import render_html, render_markdown
 from forum.services.text import clean_text
 
+from .bodies import render_all, render_body
 from .records import ImportFileError, Source, SourceAuthor, SourceComment, SourceThread
 from .url_map import UrlMap
 
 BATCH_SIZE = 5_000
-# Longer bodies are cut here before rendering (this forum's own limit is 10,000 characters;
-# an old system may have allowed more, and the sanitizer's time grows with the length).
-BODY_MAX = 50_000
 # At most this many examples of each kind of problem are listed in the report.
 EXAMPLES = 10
 
@@ -123,7 +120,14 @@ def load(
     articles = _articles_for(source, owner, url_map, summary)
     existing = _already_imported(source)
     kept = []
+    seen: set[tuple[str, str]] = set()
     for comment in source.comments:
+        key = (comment.thread_key, comment.source_id)
+        if key in seen:
+            summary.skipped += 1
+            summary.note("twice", f"{comment.where}: the same comment again; the first is kept.")
+            continue
+        seen.add(key)
         if comment.thread_key not in source.threads:
             summary.orphans += 1
             summary.note(
@@ -131,22 +135,29 @@ def load(
                 f"{comment.where}: comment {comment.source_id} belongs to thread "
                 f"{comment.thread_key or '(none)'}, which is not in the file; skipped.",
             )
-        elif (comment.thread_key, comment.source_id) in existing:
+        elif key in existing:
             summary.already_imported += 1
         else:
             kept.append(comment)
     if progress and len(kept) != len(source.comments):
         progress(len(source.comments) - len(kept))
+    rendered = dict(
+        zip(
+            ((c.thread_key, c.source_id) for c in kept),
+            render_all([(c.body, c.body_format, source.system) for c in kept], progress),
+            strict=True,
+        )
+    )
     authors = _authors_for(source.system, kept, summary)
     placed = _placed_existing(existing)
     next_id = (db.session.execute(select(func.max(Comment.id))).scalar() or 0) + 1
-    writer = _Writer(source.system, progress)
+    writer = _Writer(source.system)
     for comment, parent in _parents_first(kept, placed, summary):
         thread = source.threads[comment.thread_key]
         article_id = articles[comment.thread_key]
-        row = _comment_row(
-            source.system, next_id, comment, thread, article_id, parent, authors, summary
-        )
+        body = rendered[(comment.thread_key, comment.source_id)]
+        author = _author_of(source.system, comment, authors)
+        row = _comment_row(next_id, comment, body, thread, article_id, parent, author, summary)
         next_id += 1
         placed[(comment.thread_key, comment.source_id)] = _Placed(
             row["id"], article_id, row["root_id"], row["depth"]
@@ -410,33 +421,22 @@ def _parents_first(
 # --- rows -----------------------------------------------------------------------------------
 
 
-def render_body(body: str, body_format: str, system: str) -> tuple[str, str]:
-    """The stored source and its sanitized HTML. Only this forum's own comments link their
-    @mentions to accounts: a name in another system's comment is nobody here."""
-    body = clean_text(body or "")[:BODY_MAX]
-    if body_format == "html":
-        return body, render_html(body)
-    if system == "forum":
-        return body, mentions.render_with_mentions(body).html
-    return body, render_markdown(body)
-
-
 def _comment_row(
-    system: str,
     comment_id: int,
     comment: SourceComment,
+    body: tuple[str, str],
     thread: SourceThread,
     article_id: int,
     parent: _Placed | None,
-    authors: dict,
+    author: tuple[str, int],
     summary: Summary,
 ) -> dict:
     if parent is not None and parent.article_id != article_id:
         parent = None  # a parent filed under another page: keep the comment, not the link
-    kind, author_id = _author_of(system, comment, authors)
+    kind, author_id = author
     state = "deleted" if thread.deleted else comment.state
     status = _STATUS[state]
-    body_md, body_html = render_body(comment.body, comment.body_format, system)
+    body_md, body_html = body
     now = utcnow()
     summary.comments += 1
     summary.replies += int(parent is not None)
@@ -474,9 +474,8 @@ def _comment_row(
 class _Writer:
     """Inserts rows in batches: comments, then where they came from, then revisions."""
 
-    def __init__(self, system: str, progress: ProgressFn | None) -> None:
+    def __init__(self, system: str) -> None:
         self.system = system
-        self.progress = progress
         self.comments: list[dict] = []
         self.sources: list[dict] = []
         self.revisions: list[dict] = []
@@ -526,8 +525,6 @@ class _Writer:
             db.session.execute(insert(CommentSource), self.sources)
         if self.revisions:
             db.session.execute(insert(CommentRevision), self.revisions)
-        if self.progress and self.comments:
-            self.progress(len(self.comments))
         self.comments, self.sources, self.revisions = [], [], []
 
 
