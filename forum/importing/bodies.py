@@ -5,12 +5,15 @@ independent, so a big file is rendered by a pool of worker processes, one per co
 are *spawned*, not forked: a forked child would share the parent's database connections
 (closing them at exit would end the parent's). Workers never touch the database: only
 Disqus, WordPress and Isso bodies go to them; this forum's own export links @mentions to
-accounts, which needs a query, and is rendered here."""
+accounts, which needs a query, and is rendered here. As with any use of multiprocessing,
+a script that imports from Python (rather than through ``flask``) must keep its work under
+``if __name__ == "__main__":``, since spawned workers import the main module again."""
 
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from forum.services import mentions, sanitize
 from forum.services.text import clean_text
@@ -52,14 +55,23 @@ def render_all(
             if progress:
                 progress(len(chunk))
         return results
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=sanitize.configure,
-        initargs=(sanitize.configured_backend(),),
-    ) as pool:
-        for rendered in pool.map(_render_chunk, chunks):
-            results.extend(rendered)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=sanitize.configure,
+            initargs=(sanitize.configured_backend(),),
+        ) as pool:
+            for rendered in pool.map(_render_chunk, chunks):
+                results.extend(rendered)
+                if progress:
+                    progress(len(rendered))
+    except (BrokenProcessPool, OSError):
+        # No workers here (a sandbox that forbids processes, a main module that can't be
+        # imported again): render the rest in this process, as for a small file.
+        done = len(results) // CHUNK
+        for chunk in chunks[done:]:
+            results.extend(_render_chunk(chunk))
             if progress:
-                progress(len(rendered))
+                progress(len(chunk))
     return results

@@ -23,20 +23,17 @@ def local(tag: str) -> str:
 def records(path: Path, depth: int) -> Iterator[Element]:
     """Every element ``depth`` levels below the root (the root is level 1), complete, each
     freed once the caller has moved on. Malformed XML stops with its line and column."""
-    level = 0
-    root: Element | None = None
+    open_elements: list[Element] = []
     try:
         for event, element in iterparse(str(path), events=("start", "end"), forbid_dtd=True):
             if event == "start":
-                level += 1
-                if root is None:
-                    root = element
+                open_elements.append(element)
                 continue
-            if level == depth:
+            open_elements.pop()
+            if len(open_elements) + 1 == depth:
                 yield element
-                if root is not None:
-                    root.clear()  # drop what was read, keep memory flat
-            level -= 1
+                # Drop what was read from its parent (still being built), keep memory flat.
+                open_elements[-1].remove(element)
     except ParseError as error:
         line, column = error.position
         reason = str(error).split(":")[0]
