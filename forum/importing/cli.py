@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from forum.extensions import db
 from forum.models import Role, User
@@ -133,6 +134,14 @@ def _run(
     except ImportFileError as error:
         db.session.rollback()
         click.echo(f"Error: {error}", err=True)
+        click.echo("Nothing was imported.", err=True)
+        raise SystemExit(1) from None
+    except SQLAlchemyError as error:
+        # A value the readers let through but the database refuses: still no traceback,
+        # and still nothing written.
+        db.session.rollback()
+        reason = str(getattr(error, "orig", None) or error).splitlines()[0]
+        click.echo(f"Error: the database refused a record of the file: {reason}", err=True)
         click.echo("Nothing was imported.", err=True)
         raise SystemExit(1) from None
     if dry_run:

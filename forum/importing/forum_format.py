@@ -17,6 +17,7 @@ from forum.models import (
     Article,
     ArticleAlias,
     CommentSource,
+    HideReason,
     ModAction,
     ModerationAction,
     Role,
@@ -28,6 +29,7 @@ from forum.services.errors import DomainError
 from forum.services.export import FORMAT, NO_PASSWORD, VERSION
 from forum.services.sanitize import render_markdown
 from forum.services.text import clean_text
+from forum.services.usernames import is_valid_username
 
 from .loader import Summary
 from .records import (
@@ -40,6 +42,7 @@ from .records import (
 )
 
 _STATES = {"visible", "pending", "hidden", "rejected", "deleted"}
+COUNT_MAX = 1_000_000
 
 
 class ForumSource(Source):
@@ -157,12 +160,12 @@ def _comment(record: dict, where: str, imported: dict[str, dict]) -> SourceComme
         edited_at=_when(record, "edited_at", where),
         deleted_at=_when(record, "deleted_at", where),
         hidden_at=_when(record, "hidden_at", where),
-        hidden_by=record.get("hidden_by"),
-        hidden_reason=record.get("hidden_reason"),
-        hidden_note=record.get("hidden_note"),
+        hidden_by=_text(record, "hidden_by", where, optional=True),
+        hidden_reason=_reason(record, where),
+        hidden_note=(_text(record, "hidden_note", where, optional=True) or "")[:500] or None,
         pinned_at=_when(record, "pinned_at", where),
-        pinned_by=record.get("pinned_by"),
-        helpful_count=max(int(record.get("helpful_count") or 0), 0),
+        pinned_by=_text(record, "pinned_by", where, optional=True),
+        helpful_count=_count(record, "helpful_count", where),
         revisions=[
             SourceRevision(
                 body=_text(r, "body_md", f"{where}.revisions[{i}]", optional=True) or "",
@@ -172,6 +175,23 @@ def _comment(record: dict, where: str, imported: dict[str, dict]) -> SourceComme
             for i, r in enumerate(revisions)
         ],
     )
+
+
+def _reason(record: dict, where: str) -> str | None:
+    value = record.get("hidden_reason")
+    if value is None:
+        return None
+    try:
+        return HideReason(value).value
+    except ValueError:
+        raise ImportFileError(f"{where}.hidden_reason: {value!r} is not a reason.") from None
+
+
+def _count(record: dict, key: str, where: str) -> int:
+    value = record.get(key) or 0
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= COUNT_MAX:
+        raise ImportFileError(f"{where}.{key}: expected a whole number from 0 to {COUNT_MAX}.")
+    return value
 
 
 # --- before and after loading ---------------------------------------------------------------
@@ -189,8 +209,8 @@ def prepare(source: ForumSource, summary: Summary) -> None:
         found = db.session.execute(select(Series).where(Series.slug == slug)).scalar_one_or_none()
         if found is None:
             found = Series(
-                slug=slug,
-                title=_text(record, "title", where),
+                slug=article_rules.free_slug(Series, _usable_slug(slug)),
+                title=clean_text(_text(record, "title", where))[: article_rules.SERIES_TITLE_MAX],
                 description=record.get("description") or "",
             )
             db.session.add(found)
@@ -207,6 +227,9 @@ def prepare(source: ForumSource, summary: Summary) -> None:
 
 def _account(record: dict, where: str, summary: Summary) -> User:
     username = _text(record, "username", where)
+    if not is_valid_username(username):
+        raise ImportFileError(f"{where}.username: {username!r} is not a valid username.")
+    display_name = _text(record, "display_name", where, optional=True)
     user = db.session.execute(
         select(User).where(User.username_key == username.lower())
     ).scalar_one_or_none()
@@ -217,9 +240,9 @@ def _account(record: dict, where: str, summary: Summary) -> User:
     except ValueError:
         raise ImportFileError(f"{where}.role: {record.get('role')!r} is not a role.") from None
     user = User(
-        username=username[:30],
-        username_key=username[:30].lower(),
-        display_name=record.get("display_name"),
+        username=username,
+        username_key=username.lower(),
+        display_name=clean_text(display_name or "").strip()[:60] or None,
         password_hash=NO_PASSWORD,
         role=role,
         deleted_at=datetime.now(UTC) if record.get("deleted") else None,
@@ -251,17 +274,19 @@ def _article(record: dict, where: str, series: dict[str, Series]) -> tuple[Artic
     in_series = series.get(record.get("series") or "")
     try:
         article = Article(
-            slug=article_rules.free_slug(Article, slug),
+            slug=article_rules.free_slug(Article, _usable_slug(slug)),
             title=clean_text(_text(record, "title", where))[: article_rules.TITLE_MAX],
-            summary=clean_text(record.get("summary") or ""),
+            summary=clean_text(_text(record, "summary", where, optional=True) or "")[
+                : article_rules.SUMMARY_MAX
+            ],
             body_md=body,
             body_html=render_markdown(body, profile="article") if body else "",
             author=author,
             series=in_series,
-            position=record.get("position") if in_series is not None else None,
+            position=_position(record, where) if in_series is not None else None,
             published_at=_when(record, "published_at", where),
             discussion_locked=bool(record.get("discussion_locked")),
-            lock_reason=record.get("lock_reason"),
+            lock_reason=(_text(record, "lock_reason", where, optional=True) or "")[:500] or None,
             external_url=external_articles.canonical_url(url) if url else None,
         )
     except DomainError as error:
@@ -278,13 +303,27 @@ def _article(record: dict, where: str, series: dict[str, Series]) -> tuple[Artic
     return article, True
 
 
+def _usable_slug(slug: str) -> str:
+    """The exported slug when it could be one here, else one made from it."""
+    usable = len(slug) <= article_rules.SLUG_MAX and article_rules.SLUG_PATTERN.fullmatch(slug)
+    if usable and slug not in article_rules.RESERVED_SLUGS:
+        return slug
+    return article_rules.make_slug(slug)
+
+
+def _position(record: dict, where: str) -> int | None:
+    value = record.get("position")
+    if value is None:
+        return None
+    if not isinstance(value, int) or not 1 <= value <= article_rules.POSITION_MAX:
+        raise ImportFileError(f"{where}.position: expected a whole number or null.")
+    return value
+
+
 def finish(source: ForumSource, summary: Summary) -> None:
     """The moderation log, its comments and articles named by their new ids."""
     data = source.data
-    comment_slug = {str(c["id"]): c["article"] for c in data.get("comments", [])}
-    new_ids = {}
-    for source_id, slug in comment_slug.items():
-        new_ids[source_id] = (slug, source_id)
+    thread_of = {str(c["id"]): c["article"] for c in data.get("comments", [])}
     stored = {
         (thread, sid): comment_id
         for thread, sid, comment_id in db.session.execute(
@@ -302,7 +341,8 @@ def finish(source: ForumSource, summary: Summary) -> None:
             raise ImportFileError(f"{where}.action: {record.get('action')!r} is unknown.") from None
         comment_id = None
         if record.get("comment") is not None:
-            comment_id = stored.get(new_ids.get(str(record["comment"]), ("", "")))
+            source_id = str(record["comment"])
+            comment_id = stored.get((thread_of.get(source_id, ""), source_id))
         article_id = None
         if record.get("article") in slugs:
             article_id = db.session.execute(

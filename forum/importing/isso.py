@@ -92,5 +92,13 @@ def _comment(row, source: Source) -> SourceComment:
         state=state,
         where=where,
         edited_at=_time(modified, where) if modified else None,
-        helpful_count=max(int(likes or 0), 0) if state == "visible" else 0,
+        helpful_count=_likes(likes) if state == "visible" else 0,
     )
+
+
+def _likes(value) -> int:
+    """Isso's like count, as a "found this helpful" count (anything odd counts as none)."""
+    try:
+        return min(max(int(value or 0), 0), 1_000_000)
+    except (TypeError, ValueError):
+        return 0

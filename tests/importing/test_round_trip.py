@@ -239,6 +239,9 @@ def test_export_of_one_article(app, runner, tmp_path):
         (lambda d: d["comments"][0].update(status="odd"), "comments[0].status"),
         (lambda d: d["comments"][-1].update(created_at="soon"), "is not a date"),
         (lambda d: d["comments"][0].update(author={"imported": "nobody"}), "comments[0].author"),
+        (lambda d: d["comments"][0].update(hidden_reason="x" * 100), "is not a reason"),
+        (lambda d: d["comments"][0].update(helpful_count=2**40), "helpful_count"),
+        (lambda d: d["accounts"][0].update(username="bad name/.."), "not a valid username"),
     ],
 )
 def test_a_bad_forum_export_changes_nothing(app, runner, tmp_path, change, message):
@@ -261,3 +264,24 @@ def test_a_truncated_forum_export_names_its_line(app, runner, tmp_path):
     bad.write_text('{"format": "forum-export",\n "version": 1,\n "comments": [')
     result = runner.invoke(args=["import", "forum", str(bad)])
     assert result.exit_code == 1 and "line 3" in result.output
+
+
+def test_hostile_bodies_in_an_export_are_sanitized(app, runner, tmp_path, target_app):
+    build_discussions(runner)
+    exported = tmp_path / "export.json"
+    assert runner.invoke(args=["export", str(exported)]).exit_code == 0
+    data = json.loads(exported.read_text())
+    data["comments"][0].update(body_md='<p onclick="x()">Hi<script>alert(1)</script></p>')
+    data["comments"][0]["body_format"] = "html"
+    data["comments"][-1].update(body_md="[click](javascript:alert(1)) <img src=x onerror=y>")
+    data["articles"][-1].update(slug="../../etc", external_url=None, body_md="<script>x</script>")
+    exported.write_text(json.dumps(data))
+    with target_app.app_context():
+        result = target_app.test_cli_runner().invoke(args=["import", "forum", str(exported)])
+        assert result.exit_code == 0, result.output
+        for comment in db.session.execute(select(Comment)).scalars():
+            assert "<script" not in comment.body_html and "onclick" not in comment.body_html
+            assert 'href="javascript' not in comment.body_html and "<img" not in comment.body_html
+        slugs = set(db.session.execute(select(Article.slug)).scalars())
+        assert "etc" in slugs and not any("/" in slug or "." in slug for slug in slugs)
+        db.session.remove()
