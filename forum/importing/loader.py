@@ -152,6 +152,7 @@ def load(
     placed = _placed_existing(existing)
     next_id = (db.session.execute(select(func.max(Comment.id))).scalar() or 0) + 1
     writer = _Writer(source.system)
+    touched: set[int] = set()
     for comment, parent in _parents_first(kept, placed, summary):
         thread = source.threads[comment.thread_key]
         article_id = articles[comment.thread_key]
@@ -163,9 +164,11 @@ def load(
             row["id"], article_id, row["root_id"], row["depth"]
         )
         writer.add(row, comment)
+        touched.add(article_id)
     writer.flush()
     _advance_id_sequence()
-    discussion_state.recount(set(articles.values()))
+    if touched:  # a run that added nothing leaves every discussion (and its cache) as it was
+        discussion_state.recount(touched)
     return summary
 
 
