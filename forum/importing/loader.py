@@ -524,10 +524,13 @@ class _Writer:
 
     def flush(self) -> None:
         if self.comments:
-            db.session.execute(insert(Comment), self.comments)
-            db.session.execute(insert(CommentSource), self.sources)
+            # Core inserts, not the ORM's bulk path: the rows are complete, and the ORM's
+            # per-row bookkeeping was a third of an import's time.
+            connection = db.session.connection()
+            connection.execute(Comment.__table__.insert(), self.comments)
+            connection.execute(CommentSource.__table__.insert(), self.sources)
         if self.revisions:
-            db.session.execute(insert(CommentRevision), self.revisions)
+            db.session.connection().execute(CommentRevision.__table__.insert(), self.revisions)
         self.comments, self.sources, self.revisions = [], [], []
 
 
