@@ -315,3 +315,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(notifications_cli)
     app.cli.add_command(backup_database)
     app.cli.add_command(restore_database)
+    # Imports from other comment systems, the export, and imported authors.
+    from forum.importing import cli as importing_cli
+
+    importing_cli.register(app)

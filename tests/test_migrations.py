@@ -12,7 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from forum import create_app
 from forum.extensions import db
-from forum.models import Comment
+from forum.models import Comment, ImportedAuthor
 from tests.conftest import base_config, make_article, make_series, make_user
 from tests.postgres_support import fresh_postgres_database
 
@@ -71,6 +71,9 @@ def add_rows() -> None:
     author = make_user("mara")
     article = make_article(author, series=make_series(), position=1)
     db.session.add(Comment(article=article, author=author, body_md="Hi", body_html="<p>Hi</p>"))
+    # An imported comment has no account: the downgrade must still give it one.
+    imported = ImportedAuthor(source="disqus", source_key="old-reader", name="Old Reader")
+    db.session.add(Comment(article=article, imported_author=imported, body_md="", body_html="x"))
     db.session.commit()
 
 

@@ -43,7 +43,9 @@ def _atom(feed_id: str, title: str, alternate: str, comments: list[Comment]) -> 
     for comment in reversed(comments):  # feedgen prepends; keep newest first in the output
         entry = feed.add_entry()
         link = _external("discussion.permalink", comment_id=comment.id)
-        author = xml_safe(comment.author.name)
+        author = xml_safe(comment.author_name)
+        if comment.is_imported:
+            author += " (imported)"
         entry.id(link)
         entry.link(href=link)
         entry.title(f"{author} on “{xml_safe(comment.article.title)}”")

@@ -124,8 +124,9 @@ def uploaded_avatar(username: str, digest: str):
 
 def avatar_url(user) -> str:
     """Where ``user``'s avatar is: their upload, the generated one, or, for a deleted
-    account, a neutral picture that says nothing about who it was."""
-    if user.deleted_at is not None:
+    account or an imported author (no account: ``None``), a neutral picture that says
+    nothing about who it was."""
+    if user is None or user.deleted_at is not None:
         return url_for("static", filename="avatar-deleted.svg")
     if user.avatar_hash:
         return url_for("identity.uploaded_avatar", username=user.username, digest=user.avatar_hash)

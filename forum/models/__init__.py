@@ -12,6 +12,7 @@ from forum.models.community import (
     Vote,
 )
 from forum.models.drafts import KeptDraft
+from forum.models.imported import CommentSource, ImportedAuthor
 from forum.models.moderation import (
     Appeal,
     AppealStatus,
@@ -33,11 +34,13 @@ __all__ = [
     "AvatarImage",
     "Comment",
     "CommentRevision",
+    "CommentSource",
     "CommentStatus",
     "DisplayNameChange",
     "EmailPreference",
     "Follow",
     "HideReason",
+    "ImportedAuthor",
     "KeptDraft",
     "ModAction",
     "ModerationAction",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from forum.extensions import db
 from forum.models.articles import Article
 from forum.models.common import UTCDateTime, utcnow
+from forum.models.imported import ImportedAuthor
 from forum.models.users import User
 
 
@@ -54,7 +55,12 @@ class Comment(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # A comment is written by an account (author_id) or was imported from another system
+    # (imported_author_id): exactly one of the two is set.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    imported_author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("imported_authors.id"), index=True
+    )
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
     # The top-level ancestor (None for a top-level comment) and the distance from it, kept
     # so that a whole page of threads loads in one query whatever its depth.
@@ -90,7 +96,9 @@ class Comment(db.Model):
     top_key: Mapped[float] = mapped_column(default=0.0, server_default="0")
 
     article: Mapped[Article] = relationship()
-    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    # selectin: one query for a whole page of comments, and none when nothing is imported.
+    imported_author: Mapped[ImportedAuthor | None] = relationship(lazy="selectin")
     hidden_by: Mapped[User | None] = relationship(foreign_keys=[hidden_by_id])
     pinned_by: Mapped[User | None] = relationship(foreign_keys=[pinned_by_id])
     revisions: Mapped[list["CommentRevision"]] = relationship(
@@ -107,6 +115,21 @@ class Comment(db.Model):
     @classmethod
     def _is_visible_clause(cls) -> ColumnElement[bool]:
         return cls.status == CommentStatus.VISIBLE
+
+    @property
+    def is_imported(self) -> bool:
+        """Written elsewhere and imported (Disqus, WordPress, Isso): no account behind it."""
+        return self.imported_author_id is not None
+
+    @property
+    def author_name(self) -> str:
+        """The name shown for whoever wrote it ("[deleted user]" for a deleted account, an
+        imported author's name as they gave it; never an email address)."""
+        if self.author is not None:
+            return self.author.name
+        if self.imported_author is not None:
+            return self.imported_author.name
+        return "[unknown]"
 
     @property
     def is_top_level(self) -> bool:

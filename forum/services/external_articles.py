@@ -7,11 +7,11 @@ When a page moves, :func:`remap` points the discussion at the new address and ke
 one as an :class:`ArticleAlias`, which :func:`find_by_url` still answers to."""
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from forum.extensions import db
@@ -138,6 +138,51 @@ def create_external(url: str, title: str, author: User) -> Article:
     db.session.add(article)
     db.session.flush()
     return article
+
+
+def find_many(urls: Iterable[str]) -> dict[str, int]:
+    """Canonical URL → article id, for those of ``urls`` (canonical already) that have a
+    discussion, at their address now or an old one. A few queries for any number of pages."""
+    wanted = sorted(set(urls))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(
+            db.session.execute(
+                select(Article.external_url, Article.id).where(Article.external_url.in_(chunk))
+            ).all()
+        )
+        found.update(
+            db.session.execute(
+                select(ArticleAlias.url, ArticleAlias.article_id).where(ArticleAlias.url.in_(chunk))
+            ).all()
+        )
+    return found
+
+
+def create_many(pages: Iterable[tuple[str, str]], author: User) -> dict[str, int]:
+    """New external articles for ``pages`` ((canonical URL, title) pairs, none of which has a
+    discussion yet), inserted in bulk (imports make thousands); canonical URL → new id.
+
+    Slugs are made from the titles as :func:`create_external` makes them, kept apart from
+    every slug already taken. Nothing is committed."""
+    pages = list(dict(pages).items())
+    if not pages:
+        return {}
+    taken = set(db.session.execute(select(Article.slug)).scalars())
+    rows = []
+    for url, title in pages:
+        title = _title_for(url, title)
+        base = article_rules.make_slug(title, fallback="page")
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        rows.append({"slug": slug, "title": title, "external_url": url, "author_id": author.id})
+    for start in range(0, len(rows), 1000):
+        db.session.execute(insert(Article), rows[start : start + 1000])
+    return find_many(url for url, _ in pages)
 
 
 def get_or_create_external(url: str, title: str, author: User) -> tuple[Article, bool]:

@@ -96,6 +96,8 @@ def quoted(text: str, indent: str = "") -> str:
 def headline(note: Notification) -> str:
     """'alice replied to your comment on “Title”'."""
     who = note.actor.name if note.actor else "Someone"
+    if note.actor is None and note.comment is not None and note.comment.is_imported:
+        who = f"{note.comment.author_name} (imported)"
     where = note.article.title if note.article else "a discussion"
     return _HEADLINES[note.kind].format(who=who, where=where)
 

@@ -66,7 +66,8 @@ def notify_new_comment(
             )
         ).scalars()
     )
-    already.add(author.id)  # never for your own comment
+    if author is not None:  # an imported comment has no account behind it
+        already.add(author.id)  # never for your own comment
     made: list[Notification] = []
 
     def notify(user: User | None, kind: NotificationKind) -> None:
@@ -161,8 +162,8 @@ def notify_moderated(
 
     A comment can be hidden, shown and hidden again; the newest notice of a kind replaces
     the earlier one (one per person, comment and kind), so it comes first, unread."""
-    if comment.author_id == moderator.id:
-        return
+    if comment.author is None or comment.author_id == moderator.id:
+        return  # an imported comment's author has no account to tell
     db.session.execute(
         delete(Notification).where(
             Notification.user_id == comment.author_id,

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from sqlalchemy import func, select
 
 from forum.extensions import db
-from forum.models import Article, Comment, CommentRevision
-from forum.services.sanitize import render_markdown
+from forum.models import Article, Comment, CommentRevision, CommentSource
+from forum.services.sanitize import render_html, render_markdown
 from forum.services.threads import render_body
 
 # (model, profile): articles may use headings and tables; comments and revisions may not.
@@ -36,8 +36,11 @@ def rerender_all(*, batch_size: int = 500) -> Iterator[tuple[int, int]]:
             if not rows:
                 break
             changed = 0
+            imported_html = _imported_html_ids(rows) if model is Comment else set()
             for row in rows:
-                if profile == "article":
+                if row.id in imported_html:
+                    html = render_html(row.body_md)  # imported as HTML (Disqus, WordPress)
+                elif profile == "article":
                     html = render_markdown(row.body_md, profile=profile)
                 else:
                     html = render_body(row.body_md)
@@ -47,3 +50,15 @@ def rerender_all(*, batch_size: int = 500) -> Iterator[tuple[int, int]]:
             db.session.commit()
             last_id = rows[-1].id
             yield len(rows), changed
+
+
+def _imported_html_ids(comments: list[Comment]) -> set[int]:
+    """Which of ``comments`` were imported as HTML: their source is HTML, not Markdown."""
+    return set(
+        db.session.execute(
+            select(CommentSource.comment_id).where(
+                CommentSource.comment_id.in_([c.id for c in comments]),
+                CommentSource.body_format == "html",
+            )
+        ).scalars()
+    )

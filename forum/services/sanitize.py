@@ -77,7 +77,7 @@ from forum.services.rendered import LINK_REL, Mention, Rendered
 from forum.services.usernames import MENTION_PATTERN
 
 __all__ = ["BACKENDS", "Rendered", "configure", "configured_backend", "render_comment"]
-__all__ += ["render_markdown"]
+__all__ += ["render_html", "render_markdown"]
 
 _ALLOWED_TAGS = frozenset(
     {"p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol", "li", "a", "hr"}
@@ -191,6 +191,40 @@ def render_comment(text: str, backend: str | None = None) -> Rendered:
     exactly where the reader sees plain text. Link the existing ones with
     :meth:`Rendered.linked`."""
     return _render(text, backend, "comment")
+
+
+def render_html(source: str, backend: str | None = None) -> str:
+    """Clean HTML written elsewhere (comments imported from Disqus, WordPress, Isso) to the
+    same allowlist and link policy as a comment, with the same sanitizer and final pass.
+
+    Only the Markdown stage is skipped: the input is parsed as HTML. Before cleaning, ``<b>``
+    and ``<i>`` become ``<strong>`` and ``<em>``, ``<script>`` and ``<style>`` elements lose
+    their content as well as their tags, and text with no block markup at all (WordPress
+    stores comments as plain text with line breaks) gets paragraphs and ``<br>`` as
+    WordPress shows it. Mentions stay plain text."""
+    backend = _configured_backend if backend is None else _check_backend(backend)
+    clean = (
+        _bleach_cleaner("comment").clean if backend == "bleach" else _NH3_CLEANERS["comment"].clean
+    )
+    finisher = _Finisher(_ALLOWED_TAGS)
+    finisher.feed(clean(_prepare_html(source)))
+    return finisher.result().html
+
+
+_SCRIPT_ELEMENT = re.compile(r"<(script|style)\b.*?(</\1\s*>|\Z)", re.IGNORECASE | re.DOTALL)
+_RENAMED_TAG = re.compile(r"<(/?)(b|i)(?=[\s>/])", re.IGNORECASE)
+_BLOCK_TAG = re.compile(r"<(p|div|br|ul|ol|li|blockquote|pre|table|h[1-6])\b", re.IGNORECASE)
+
+
+def _prepare_html(source: str) -> str:
+    source = _SCRIPT_ELEMENT.sub("", source)
+    source = _RENAMED_TAG.sub(
+        lambda m: f"<{m.group(1)}{'strong' if m.group(2).lower() == 'b' else 'em'}", source
+    )
+    if _BLOCK_TAG.search(source):
+        return source
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", source.replace("\r\n", "\n"))]
+    return "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs if p)
 
 
 def _render(text: str, backend: str | None, profile: str) -> Rendered:

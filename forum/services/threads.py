@@ -129,8 +129,11 @@ def find_parent(article: Article, parent_id: int | str | None) -> Comment | None
 # the stored parent is someone else's comment.
 
 
-def _addressed_to(author: User, body: str) -> str:
-    """``body`` starting with an @mention of ``author``, unless it already does."""
+def _addressed_to(author: User | None, body: str) -> str:
+    """``body`` starting with an @mention of ``author``, unless it already does (or the
+    comment answered was imported: its author has no account to mention)."""
+    if author is None:
+        return body
     if re.match(rf"@{re.escape(author.username)}(?![\w-])", body, re.IGNORECASE):
         return body
     return f"@{author.username} {body}"
@@ -181,7 +184,7 @@ def post_comment(
     answered = find_parent(article, parent_id)
     if answered is not None and answered.depth >= deepest:
         # Stored beside the comment it answers (see _ancestor_at), so it names its author.
-        body = _addressed_to(answered.author, body)
+        body = _addressed_to(answered.author, body)  # an imported author is named by nobody
     rendered = mentions.render_with_mentions(body)
     with writing(db.session):
         check_can_post(author, article)

@@ -1,0 +1,1 @@
+"""Importing comments from Disqus, WordPress, Isso and this forum\x27s own export."""
