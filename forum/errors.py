@@ -183,7 +183,14 @@ def answer_rate_limited(error: HTTPException):
 
 def answer_csrf_error(error: CSRFError):
     """A form whose CSRF token is missing, expired or not this session's (the session ended,
-    or another tab logged in again): never the library's words; the text comes back."""
+    or another tab logged in again): never the library's words; the text comes back. The
+    JSON API has no form to give back: it answers a problem saying what to send."""
+    if answers_with_problems():
+        return problem_response(
+            400,
+            "A write with the browser session needs the session's CSRF token in the "
+            "X-CSRFToken header (or use a personal API token).",
+        )
     return kept_forms.answer_session_ended(400, wants_json())
 
 

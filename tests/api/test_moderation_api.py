@@ -398,7 +398,7 @@ def test_suspensions_for_days_or_indefinitely_and_lifted(app, worlds):
     assert [e["reason"] for e in reasons] == [
         "Served.",
         "indefinitely: Again.",
-        "for 7 day(s): Spam.",
+        "for 7 days: Spam.",
     ]
 
 
