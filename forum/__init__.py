@@ -9,6 +9,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from forum import anonymous_pages, cli, errors, input_guard, page_cache, security, templating
+from forum.admin.views import bp as admin_bp
 from forum.api_tokens.views import bp as api_tokens_bp
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     authoring_bp,
     your_data_bp,
     api_tokens_bp,
+    admin_bp,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -21,8 +21,16 @@ from forum.models.moderation import (
     ReportStatus,
 )
 from forum.models.users import EmailPreference, Role, User
+from forum.models.webhooks import (
+    SUBSCRIBABLE_EVENTS,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 
 __all__ = [
+    "SUBSCRIBABLE_EVENTS",
     "ApiToken",
     "Appeal",
     "AppealStatus",
@@ -30,6 +38,7 @@ __all__ = [
     "Comment",
     "CommentRevision",
     "CommentStatus",
+    "DeliveryStatus",
     "EmailPreference",
     "Follow",
     "HideReason",
@@ -45,5 +54,8 @@ __all__ = [
     "TokenScope",
     "User",
     "Vote",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
     "utcnow",
 ]
