@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, widgets
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from forum.models import SUBSCRIBABLE_EVENTS, WebhookEvent
 from forum.services.webhooks import URL_MAX_LENGTH
@@ -23,6 +23,13 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
+def at_least_one(form, field) -> None:
+    """Like DataRequired, without marking every checkbox ``required`` (which would ask
+    for all of them)."""
+    if not field.data:
+        raise ValidationError("Choose at least one event.")
+
+
 class WebhookForm(FlaskForm):
     url = StringField(
         "Receiving address",
@@ -34,5 +41,5 @@ class WebhookForm(FlaskForm):
         choices=[
             (event.value, f"{event.value}: {EVENT_LABELS[event]}") for event in SUBSCRIBABLE_EVENTS
         ],
-        validators=[DataRequired(message="Choose at least one event.")],
+        validators=[at_least_one],
     )
