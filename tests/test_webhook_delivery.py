@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -257,3 +258,22 @@ def test_notifications_send_delivers_webhooks_even_without_email(site, runner):
     assert "Webhooks: delivered 1, failed 0, 0 to be retried." in result.output
     assert len(rx.requests) == 1
     assert only_delivery().status is DeliveryStatus.DELIVERED
+
+
+def test_the_readme_snippet_verifies_a_real_delivery(site, links):
+    """The receivers' code in README's "Webhooks" section, run as a receiver would."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("### Webhooks") :]
+    snippet = section[section.index("```python") + len("```python") : section.index("```\n\n")]
+    namespace: dict = {}
+    exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+    readme_verify = namespace["verify_signature"]
+    with receiver() as rx:
+        hook = webhooks.create_hook(site["admin"], rx.url, ["comment.posted"])
+        threads.post_comment(site["alice"], site["article"], "Hello.")
+        send_due(links)
+    (request,) = rx.requests
+    stamp, header = request.headers["X-Forum-Timestamp"], request.headers["X-Forum-Signature"]
+    assert readme_verify(hook.secret, stamp, request.body, header)
+    assert not readme_verify(hook.secret, stamp, request.body + b" ", header)
+    assert not readme_verify("wrong", stamp, request.body, header)
