@@ -9,8 +9,11 @@ HTML) and nothing private: no email addresses, no moderators' notes, no reporter
 identity or note, no appeal message. URLs are added when a delivery is sent, from
 ``FORUM_BASE_URL`` (services build no URLs)."""
 
+import functools
 import json
 import secrets
+from collections.abc import Callable
+from typing import ParamSpec
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
@@ -34,6 +37,7 @@ from forum.services.text import clean_text
 # The events, for the services that emit them: ``webhooks.emit(webhooks.Event.X, ...)``.
 Event = WebhookEvent
 URL_MAX_LENGTH = 2000
+P = ParamSpec("P")
 LOG_LENGTH = 50
 
 
@@ -174,12 +178,26 @@ def emit(event: WebhookEvent | str, payload: dict) -> int:
     return queued
 
 
+def _without_autoflush(build: Callable[P, dict]) -> Callable[P, dict]:
+    """Payloads are built before the caller's commit and may load a relationship; loading
+    must not flush the caller's pending rows early (a duplicate report's unique violation
+    belongs to the caller's ``commit_once``, not to a lazy load here)."""
+
+    @functools.wraps(build)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> dict:
+        with db.session.no_autoflush:
+            return build(*args, **kwargs)
+
+    return wrapper
+
+
 def _author(user: User | None) -> dict | None:
     if user is None or user.deleted_at is not None:
         return None
     return {"username": user.username, "name": user.name}
 
 
+@_without_autoflush
 def comment_payload(comment: Comment, *, with_body: bool = True) -> dict:
     """The comment and its article, as a hook sees them (``with_body``: its HTML)."""
     article = comment.article
@@ -201,17 +219,20 @@ def comment_payload(comment: Comment, *, with_body: bool = True) -> dict:
     return data
 
 
+@_without_autoflush
 def hidden_payload(comment: Comment) -> dict:
     """The public reason only: the moderator's note stays private."""
     return {**comment_payload(comment, with_body=False), "reason": comment.hidden_reason}
 
 
+@_without_autoflush
 def report_payload(report: Report) -> dict:
     """The category only: neither the reporter nor their note."""
     report_data = {"reason": report.category.value}
     return {**comment_payload(report.comment, with_body=False), "report": report_data}
 
 
+@_without_autoflush
 def appeal_payload(appeal: Appeal) -> dict:
     """That an appeal was filed on the comment; its message is for the moderators."""
     return comment_payload(appeal.comment, with_body=False)
