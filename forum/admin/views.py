@@ -88,7 +88,7 @@ def webhook_rotate_secret(hook_id: int):
 @bp.post("/webhooks/<int:hook_id>/test")
 def webhook_test(hook_id: int):
     webhooks.send_test_event(current_actor(), webhooks.get_hook(hook_id))
-    flash("A test event (ping) is queued; the next `notifications send` run sends it.", "success")
+    flash("A test event (ping) is queued; “flask notifications send” sends it.", "success")
     return _back_to(hook_id)
 
 
