@@ -277,3 +277,18 @@ def test_the_readme_snippet_verifies_a_real_delivery(site, links):
     assert readme_verify(hook.secret, stamp, request.body, header)
     assert not readme_verify(hook.secret, stamp, request.body + b" ", header)
     assert not readme_verify("wrong", stamp, request.body, header)
+
+
+def test_finished_deliveries_are_pruned_after_thirty_days(site, links):
+    webhooks.create_hook(site["admin"], "https://example.org/in", ["comment.posted"])
+    for number in range(3):
+        threads.post_comment(site["alice"], site["article"], f"Comment {number}.")
+    delivered, failed, waiting = list(db.session.execute(select(WebhookDelivery)).scalars())
+    old = utcnow() - webhook_delivery.KEEP_FINISHED - timedelta(minutes=1)
+    delivered.status, delivered.created_at = DeliveryStatus.DELIVERED, old
+    failed.status, failed.created_at = DeliveryStatus.FAILED, old
+    waiting.created_at, waiting.next_attempt_at = old, utcnow() + timedelta(hours=1)
+    db.session.commit()
+    report = send_due(links)
+    assert report.pruned == 2
+    assert only_delivery().id == waiting.id  # a pending one is never pruned

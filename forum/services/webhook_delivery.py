@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from forum.extensions import db
 from forum.models import DeliveryStatus, Webhook, WebhookDelivery, utcnow
@@ -39,6 +39,8 @@ BACKOFF = (
 TIMEOUT_SECONDS = 5
 # How long a claimed delivery is left to the run that claimed it.
 CLAIM = timedelta(minutes=2)
+# Finished deliveries (delivered or failed) are kept this long for the admin's log.
+KEEP_FINISHED = timedelta(days=30)
 # Receivers should refuse signatures older than this (replays).
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -140,6 +142,7 @@ class SendReport:
     delivered: int = 0
     retrying: int = 0
     failed: int = 0
+    pruned: int = 0  # finished deliveries past KEEP_FINISHED, deleted
 
     @property
     def attempted(self) -> int:
@@ -259,4 +262,21 @@ def send_due(
             report.failed += 1
         else:
             report.retrying += 1
+    report.pruned = prune_finished(now)
     return report
+
+
+def prune_finished(now: datetime) -> int:
+    """Delete deliveries that finished more than ``KEEP_FINISHED`` ago: the log shows the
+    latest, and the table would otherwise grow with every comment."""
+    with writing(db.session):
+        pruned = db.session.execute(
+            delete(WebhookDelivery)
+            .where(
+                WebhookDelivery.status.in_([DeliveryStatus.DELIVERED, DeliveryStatus.FAILED]),
+                WebhookDelivery.created_at < now - KEEP_FINISHED,
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
+    return pruned
