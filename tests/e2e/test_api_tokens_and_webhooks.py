@@ -59,3 +59,29 @@ def test_an_admin_registers_a_webhook_without_javascript(contexts, live, person)
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"the webhook page is {overflow} px too wide"
+
+
+def test_the_token_and_webhook_pages_pass_axe(contexts, live, person):
+    """The new token's page, the account page with a token listed, and the admin's
+    webhook pages with a delivery logged: no serious or critical axe violation."""
+    from tests.e2e.test_accessibility import AXE, assert_accessible
+
+    if not AXE.exists():
+        pytest.skip(f"axe-core is not vendored at {AXE}")
+    page = contexts(bypass_csp=True, color_scheme="light").new_page()
+    sign_in(page, live, person("axeadmin", role=Role.ADMIN))
+    page.goto("/account")
+    page.get_by_label("Name").fill("Checked script")
+    page.get_by_role("button", name="Make a token").click()
+    assert_accessible(page, "the new token's page")
+    page.goto("/account")
+    assert_accessible(page, "/account with a token")
+    page.goto("/admin/webhooks")
+    page.get_by_label("Receiving address").fill("https://hooks.example.org/axe")
+    page.get_by_label("comment.posted", exact=False).check()
+    page.get_by_role("button", name="Add webhook").click()
+    page.get_by_role("button", name="Send test event").click()
+    page.get_by_text("Show the signing secret").click()
+    assert_accessible(page, "a webhook's page")
+    page.goto("/admin/webhooks")
+    assert_accessible(page, "/admin/webhooks")
