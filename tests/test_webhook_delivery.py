@@ -217,12 +217,13 @@ def test_a_redirect_is_not_followed(site, links):
 
 def test_a_slow_receiver_times_out(site, links):
     with receiver() as rx:
-        rx.delay = 1.0
+        rx.delay = 3.0
         webhooks.create_hook(site["admin"], rx.url, ["comment.posted"])
         threads.post_comment(site["alice"], site["article"], "Hello.")
         started = time.monotonic()
         assert send_due(links, timeout=0.3).retrying == 1
-        assert time.monotonic() - started < 1.0
+        # Well under the receiver's 3 s (a loaded machine adds the database's own time).
+        assert time.monotonic() - started < 2.5
     assert "timed out" in only_delivery().last_error.lower()
 
 
