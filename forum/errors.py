@@ -82,12 +82,52 @@ def wants_json() -> bool:
     )
 
 
+# Every answer under this prefix is JSON; its errors are RFC 9457 problem details.
+API_PREFIX = "/api/"
+PROBLEM_TYPE = "application/problem+json"
+
+
+def answers_with_problems() -> bool:
+    """Whether this request's errors are problem details: the versioned JSON API's paths,
+    unknown ones included (an unknown path matches no blueprint, so it is the path that
+    tells)."""
+    return request.path.startswith(API_PREFIX)
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+):
+    """An RFC 9457 problem: ``type`` (about:blank: the status says it all), ``title``,
+    ``status``, ``detail``, and ``errors`` per field for input that failed validation."""
+    body: dict = {
+        "type": "about:blank",
+        "title": title or FRIENDLY_TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.content_type = PROBLEM_TYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def render_error(error: HTTPException):
     """Render ``error`` as a page or JSON, keeping headers such as Allow and Retry-After."""
     code = error.code or 500
     description = error.description or ""
     if code == 500:
         description = "The error has been logged. Please try again in a moment."
+    elif code == 429 and answers_with_problems():
+        description = f"The limit here is {description}; try again after Retry-After seconds."
     elif code == 429:
         description = (
             f"Slow down a little: the limit here is {description}. Your draft is safe if you "
@@ -95,6 +135,8 @@ def render_error(error: HTTPException):
         )
     headers = dict(error.get_headers()) if code != 500 else {}
     headers.pop("Content-Type", None)
+    if answers_with_problems():
+        return problem_response(code, description, headers=headers)
     if wants_json():
         body = jsonify(
             error=FRIENDLY_TITLES.get(code, error.name), message=description, status=code
@@ -138,6 +180,10 @@ def register(app: Flask) -> None:
 def unavailable_response():
     """The 503 answer to a database outage, as a page or JSON, without the database."""
     forget_failed_session()
+    if answers_with_problems():
+        return problem_response(
+            503, UNAVAILABLE_DESCRIPTION, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     accept = request.accept_mimetypes
     wants_problem = accept["application/problem+json"] > accept["text/html"]
     if wants_problem or wants_json():

@@ -1,7 +1,7 @@
 """Typed SQLAlchemy models. Pure data and small predicates: no request, url_for or app."""
 
 from forum.models.api_tokens import ApiToken, TokenScope
-from forum.models.articles import Article, Series
+from forum.models.articles import Article, ArticleAlias, Series
 from forum.models.comments import Comment, CommentRevision, CommentStatus
 from forum.models.common import utcnow
 from forum.models.community import (
@@ -35,6 +35,7 @@ __all__ = [
     "Appeal",
     "AppealStatus",
     "Article",
+    "ArticleAlias",
     "Comment",
     "CommentRevision",
     "CommentStatus",

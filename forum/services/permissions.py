@@ -131,7 +131,10 @@ def can_write_articles(user: User | None) -> bool:
 
 
 def can_edit_article(user: User | None, article: Article) -> bool:
-    """Authors edit their own articles; moderators and admins edit any article."""
+    """Authors edit their own articles; moderators and admins edit any article. An external
+    article has no text here to edit: admins change its title and address on their page."""
+    if article.is_external:
+        return False
     return can_write_articles(user) and (article.author_id == user.id or is_moderator(user))
 
 

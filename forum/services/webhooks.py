@@ -212,7 +212,13 @@ def comment_payload(comment: Comment, *, with_body: bool = True) -> dict:
             if comment.edited_at
             else None,
         },
-        "article": {"id": article.id, "slug": article.slug, "title": article.title},
+        "article": {
+            "id": article.id,
+            "slug": article.slug,
+            "title": article.title,
+            # An external article's page on the publisher's site (None for hosted ones).
+            "external_url": article.external_url,
+        },
     }
     if with_body:
         data["comment"]["body_html"] = comment.body_html

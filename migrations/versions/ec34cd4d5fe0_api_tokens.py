@@ -1,7 +1,7 @@
 """api_tokens: personal API tokens (hashed secret, scope, expiry, last use, revocation)
 
 Revision ID: ec34cd4d5fe0
-Revises: c3f1d7a2e9b4
+Revises: 6c017def5d01
 Create Date: 2026-12-01 03:20:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "ec34cd4d5fe0"
-down_revision = "c3f1d7a2e9b4"
+down_revision = "6c017def5d01"
 branch_labels = None
 depends_on = None
 

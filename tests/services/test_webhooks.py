@@ -76,7 +76,12 @@ def test_each_event_queues_a_delivery_with_its_payload(people, article):
     assert posted["comment"]["id"] == comment.id
     assert posted["comment"]["author"]["username"] == "alice"
     assert posted["comment"]["body_html"] == "<p>Hello <strong>world</strong>.</p>\n"
-    assert posted["article"] == {"id": article.id, "slug": "the-article", "title": article.title}
+    assert posted["article"] == {
+        "id": article.id,
+        "slug": "the-article",
+        "title": article.title,
+        "external_url": None,
+    }
     (edited,) = payloads("comment.edited")
     assert "edited" in edited["comment"]["body_html"]
     assert edited["comment"]["edited_at"]
