@@ -32,6 +32,7 @@ from forum.embed.admin import bp as embed_admin_bp
 from forum.embed.views import bp as embed_bp
 from forum.extensions import csrf, db, limiter, login_manager, migrate, passwords
 from forum.feeds.views import bp as feeds_bp
+from forum.identity import views as identity
 from forum.mailing.views import bp as mailing_bp
 from forum.moderation.views import bp as moderation_bp
 from forum.paging import DatabaseIntConverter
@@ -55,6 +56,7 @@ BLUEPRINTS = (
     api_tokens_bp,
     api_bp,
     admin_bp,
+    identity.bp,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -88,6 +90,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.register(app)
     input_guard.register(app)
+    identity.register(app)  # after the NUL guard: its hook must run before that one
     security.register(app)
     templating.register(app)
     cli.register(app)

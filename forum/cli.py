@@ -21,6 +21,7 @@ from forum.services import (
     mail,
     notifications,
     populate,
+    profiles,
     rendering,
     sanctions,
     sanitize,
@@ -165,7 +166,7 @@ comments_cli = AppGroup("comments", help="Maintain stored comments.")
 @comments_cli.command("rerender")
 @click.option("--batch-size", default=500, show_default=True, type=int)
 def rerender(batch_size: int):
-    """Render every stored comment, revision and article again from its Markdown source.
+    """Render every stored comment, revision, article and bio again from its Markdown source.
 
     Run after changing the sanitizer (FORUM_SANITIZER) or its allowlist: stored HTML was
     made by the old rules."""
@@ -177,6 +178,10 @@ def rerender(batch_size: int):
             changed += changed_now
             bar.update(done)
     click.echo(f"{total} bodies re-rendered, {changed} changed.")
+    bios, bios_changed = profiles.rerender_bios(
+        trusted_after=current_app.config["TRUSTED_AFTER_APPROVED_COMMENTS"]
+    )
+    click.echo(f"{bios} profile bios re-rendered, {bios_changed} changed.")
 
 
 @comments_cli.command("populate")

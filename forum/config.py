@@ -24,6 +24,10 @@ class DefaultConfig:
 
     # Requests larger than this get 413 before any view runs.
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Uploaded avatars (the one route allowed larger requests): the file's size, and its
+    # pixel count, checked from the header before decoding (decompression bombs).
+    AVATAR_MAX_BYTES = 2 * 1024 * 1024
+    AVATAR_MAX_PIXELS = 20_000_000
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -80,6 +84,10 @@ class DefaultConfig:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_LOGIN_ACCOUNT = "5 per minute;30 per hour"
+    # Attempts from a known device (a cookie set by an earlier login to that account), which
+    # are exempt from the two limits above: an attacker can't lock the owner out.
+    RATELIMIT_LOGIN_DEVICE = "5 per minute;30 per hour"
+    KNOWN_DEVICE_DAYS = 365
     RATELIMIT_REGISTER = "5 per hour"
     RATELIMIT_POST = "6 per minute;60 per hour"
     RATELIMIT_POST_NEW_ACCOUNT = "2 per minute;20 per hour"

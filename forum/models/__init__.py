@@ -11,6 +11,7 @@ from forum.models.community import (
     OutgoingEmail,
     Vote,
 )
+from forum.models.drafts import KeptDraft
 from forum.models.moderation import (
     Appeal,
     AppealStatus,
@@ -20,6 +21,7 @@ from forum.models.moderation import (
     Report,
     ReportStatus,
 )
+from forum.models.profiles import AvatarImage, DisplayNameChange
 from forum.models.users import EmailPreference, Role, User
 from forum.models.webhooks import (
     SUBSCRIBABLE_EVENTS,
@@ -36,13 +38,16 @@ __all__ = [
     "AppealStatus",
     "Article",
     "ArticleAlias",
+    "AvatarImage",
     "Comment",
     "CommentRevision",
     "CommentStatus",
     "DeliveryStatus",
+    "DisplayNameChange",
     "EmailPreference",
     "Follow",
     "HideReason",
+    "KeptDraft",
     "ModAction",
     "ModerationAction",
     "Notification",

@@ -127,6 +127,39 @@ def restore_comment(actor: User, comment: Comment, action: ModAction, note: str 
 # --- reports -------------------------------------------------------------------------------
 
 
+ALREADY_REPORTED = "You have already reported this comment."
+
+
+class AlreadyReported(Conflict):
+    """The reader reported this comment before: not an error to them, a fact to show."""
+
+    def __init__(self) -> None:
+        super().__init__(ALREADY_REPORTED)
+
+
+def has_reported(reader: User | None, comment: Comment) -> bool:
+    """Whether ``reader`` has reported ``comment`` (one small indexed query)."""
+    if reader is None:
+        return False
+    found = db.session.execute(
+        select(Report.id).where(Report.comment_id == comment.id, Report.reporter_id == reader.id)
+    ).first()
+    return found is not None
+
+
+def reported_in(reader: User | None, article) -> set[int]:
+    """Ids of the comments under ``article`` that ``reader`` has reported (one query)."""
+    if reader is None:
+        return set()
+    return set(
+        db.session.execute(
+            select(Report.comment_id)
+            .join(Comment, Comment.id == Report.comment_id)
+            .where(Report.reporter_id == reader.id, Comment.article_id == article.id)
+        ).scalars()
+    )
+
+
 def report_comment(reporter: User, comment: Comment, category: str, note: str = "") -> Report:
     """File a report; one per reader per comment, never on one's own comment, not while
     suspended."""
@@ -137,18 +170,15 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
     if not comment.is_visible:
         raise Conflict("That comment is no longer shown, so there's nothing to report.")
     reason = parse_reason(category, field="category")
-    exists = db.session.execute(
-        select(Report.id).where(Report.comment_id == comment.id, Report.reporter_id == reporter.id)
-    ).first()
-    if exists:
-        raise Conflict("You have already reported this comment. Thank you.")
+    if has_reported(reporter, comment):
+        raise AlreadyReported()
     report = Report(
         comment=comment, reporter=reporter, category=reason, note=clean_text(note).strip()[:500]
     )
     db.session.add(report)
     webhooks.emit(webhooks.Event.COMMENT_REPORTED, webhooks.report_payload(report))
     # A double-click: the unique (comment, reporter) refuses the second insert.
-    commit_once(lambda: Conflict("You have already reported this comment. Thank you."))
+    commit_once(AlreadyReported)
     return report
 
 

@@ -26,6 +26,12 @@ def in_good_standing(user: User | None) -> bool:
     return _is_user(user) and not user.is_suspended()
 
 
+def can_edit_profile(user: User | None) -> bool:
+    """A new name, bio or picture is a write power: a suspended member keeps theirs as they
+    are (they may still remove their picture)."""
+    return in_good_standing(user) and user.deleted_at is None
+
+
 def can_post(user: User | None, article: Article) -> bool:
     """Whether ``user`` may start or join the discussion under ``article`` now."""
     return in_good_standing(user) and (not article.discussion_locked)

@@ -44,6 +44,7 @@ def profile(username: str):
         profile=user,
         comments=comments,
         helpful=community.helpful_votes_received(user),
+        name_history=profiles.name_history(user),
         suspend_form=SuspendForm(formdata=None),
         unsuspend_form=ReasonForm(formdata=None),
         role_form=role_form,

@@ -1,7 +1,7 @@
 """webhooks and webhook_deliveries: admin-registered URLs and the queue of signed deliveries
 
 Revision ID: 42f4903995e0
-Revises: ec34cd4d5fe0
+Revises: 40248653dff9
 Create Date: 2026-12-01 03:20:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "42f4903995e0"
-down_revision = "ec34cd4d5fe0"
+down_revision = "40248653dff9"
 branch_labels = None
 depends_on = None
 
