@@ -19,6 +19,7 @@ from forum import (
     templating,
     theme,
 )
+from forum.admin.views import bp as admin_bp
 from forum.api import bp as api_bp
 from forum.api_tokens.views import bp as api_tokens_bp
 from forum.auth.views import bp as auth_bp
@@ -54,6 +55,7 @@ BLUEPRINTS = (
     embed_admin_bp,
     api_tokens_bp,
     api_bp,
+    admin_bp,
     identity.bp,
 )
 

@@ -25,6 +25,7 @@ from forum.services import (
     rendering,
     sanctions,
     sanitize,
+    webhook_delivery,
 )
 from forum.services.errors import DomainError, ValidationFailed
 from forum.services.text import count_of
@@ -222,14 +223,17 @@ def populate_comments(slug: str, count: int, seed: int, max_depth: int, shape: s
     )
 
 
-notifications_cli = AppGroup("notifications", help="Send notification emails.")
+notifications_cli = AppGroup(
+    "notifications", help="Send notification emails and webhook deliveries."
+)
 
 
 @notifications_cli.command("send")
 @click.option("--limit", default=500, show_default=True, type=int, help="Most emails per run.")
 def send_notifications(limit: int):
-    """Turn due notifications into emails (each at once, or a daily digest when the last is
-    24 hours old), then send every queued email that is due, retrying failed ones.
+    """Send due webhook deliveries; turn due notifications into emails (each at once, or a
+    daily digest when the last is 24 hours old), then send every queued email that is due,
+    retrying failed ones.
 
     Run it every minute (cron or a systemd timer); overlapping runs skip themselves."""
     # In-app notifications first, email or not: comments whose fan-out after posting never
@@ -242,6 +246,12 @@ def send_notifications(limit: int):
         links = EmailLinks.for_app(current_app)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    hooks = webhook_delivery.send_due(links)  # with or without email
+    if hooks.attempted:
+        click.echo(
+            f"Webhooks: delivered {hooks.delivered}, failed {hooks.failed}, "
+            f"{hooks.retrying} to be retried."
+        )
     if not settings.enabled:
         click.echo("Email is off (FORUM_MAIL_SERVER is not set); nothing to send.")
         return

@@ -32,6 +32,9 @@ class EmailLinks:
     def comment(self, comment_id: int) -> str:
         return self._url("discussion.permalink", comment_id=comment_id)
 
+    def article(self, slug: str) -> str:
+        return self._url("site.article", slug=slug)
+
     def account(self) -> str:
         return self._url("auth.account")
 

@@ -24,8 +24,16 @@ from forum.models.moderation import (
 )
 from forum.models.profiles import AvatarImage, DisplayNameChange
 from forum.models.users import EmailPreference, Role, User
+from forum.models.webhooks import (
+    SUBSCRIBABLE_EVENTS,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 
 __all__ = [
+    "SUBSCRIBABLE_EVENTS",
     "ApiToken",
     "Appeal",
     "AppealStatus",
@@ -36,6 +44,7 @@ __all__ = [
     "CommentRevision",
     "CommentSource",
     "CommentStatus",
+    "DeliveryStatus",
     "DisplayNameChange",
     "EmailPreference",
     "Follow",
@@ -54,5 +63,8 @@ __all__ = [
     "TokenScope",
     "User",
     "Vote",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
     "utcnow",
 ]

@@ -102,6 +102,15 @@ def _name_taken(user: User, name: str) -> bool:
     return db.session.execute(query.limit(1)).first() is not None
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The raw token of an ``Authorization: Bearer <token>`` header value, or None (the
+    scheme's name is case-insensitive, RFC 9110)."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
 def authenticate(raw: str, now: datetime | None = None) -> TokenGrant | None:
     """The grant of a raw token, or None for an unknown, expired or revoked token or a
     holder who is suspended or deleted. Marks the token used (at most once a minute)."""

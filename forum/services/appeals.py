@@ -16,7 +16,7 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.services import notifications
+from forum.services import notifications, webhooks
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from forum.services.locking import commit_once, lock
 from forum.services.moderation import record_comment_action, require_moderator, restore_comment
@@ -38,6 +38,7 @@ def appeal(author: User, comment: Comment, message: str) -> Appeal:
         raise Conflict("This comment has already been appealed; each comment can be appealed once.")
     item = Appeal(comment=comment, author=author, message=message)
     db.session.add(item)
+    webhooks.emit(webhooks.Event.APPEAL_FILED, webhooks.appeal_payload(item))
     commit_once(
         lambda: Conflict(
             "This comment has already been appealed; each comment can be appealed once."

@@ -26,7 +26,7 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.services import notifications, permissions
+from forum.services import notifications, permissions, webhooks
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 from forum.services.locking import commit_once, lock
 from forum.services.pages import Page, check_page, paginate
@@ -99,6 +99,7 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
     record_comment_action(
         actor, ModAction.HIDE, comment, reason=category.value, note=comment.hidden_note
     )
+    webhooks.emit(webhooks.Event.COMMENT_HIDDEN, webhooks.hidden_payload(comment))
     db.session.commit()
     return comment
 
@@ -175,6 +176,7 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
         comment=comment, reporter=reporter, category=reason, note=clean_text(note).strip()[:500]
     )
     db.session.add(report)
+    webhooks.emit(webhooks.Event.COMMENT_REPORTED, webhooks.report_payload(report))
     # A double-click: the unique (comment, reporter) refuses the second insert.
     commit_once(AlreadyReported)
     return report

@@ -158,3 +158,8 @@ def can_hold_token_scope(user: User | None, scope: TokenScope) -> bool:
     if scope is TokenScope.MODERATE:
         return user.is_moderator
     return True
+
+
+def can_manage_webhooks(user: User | None) -> bool:
+    """Webhooks send the site's events to other systems: administrators' business."""
+    return in_good_standing(user) and user.is_admin

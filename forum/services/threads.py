@@ -21,6 +21,7 @@ from forum.services import (
     notifications,
     permissions,
     premoderation,
+    webhooks,
 )
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from forum.services.locking import is_unique_violation, lock
@@ -232,6 +233,7 @@ def post_comment(
             community.add_follow(author, article)  # replying follows the discussion
         if notify:
             notifications.notify_new_comment(comment, rendered.mentioned)
+        webhooks.emit(webhooks.Event.COMMENT_POSTED, webhooks.comment_payload(comment))
         _commit_keeping_loaded()
     return comment
 
@@ -375,6 +377,7 @@ def edit_comment(
         comment.edited_at = now
         # People newly @mentioned by the edit hear about it; nobody else is told again.
         notifications.notify_new_comment(comment, rendered.mentioned, mentions_only=True)
+        webhooks.emit(webhooks.Event.COMMENT_EDITED, webhooks.comment_payload(comment))
         db.session.commit()
     return comment
 

@@ -186,3 +186,19 @@ def test_tokens_of_lists_newest_first_with_revoked_ones(alice, mod):
     api_tokens.create_token(mod, "Not hers", "read", 7)
     api_tokens.revoke(alice, old.id)
     assert [t.name for t in api_tokens.tokens_of(alice)] == ["New", "Old"]
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("Bearer forum_ab_cd", "forum_ab_cd"),
+        ("bearer  forum_ab_cd ", "forum_ab_cd"),
+        ("Basic dXNlcjpwYXNz", None),
+        ("Bearer", None),
+        ("Bearer   ", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_bearer_token_reads_the_authorization_header(header, token):
+    assert api_tokens.bearer_token(header) == token

@@ -16,7 +16,7 @@ def options(html: str, name: str) -> list[str]:
 
 
 def shown_token(html: str) -> str:
-    return lxml.html.fromstring(html).get_element_by_id("new-token").get("value")
+    return lxml.html.fromstring(html).get_element_by_id("new-token").text_content()
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from forum.services import (
     moderation,
     sanctions,
     threads,
+    webhooks,
 )
 from tests.avatar_support import png_bytes
 from tests.conftest import (
@@ -199,6 +200,19 @@ TABLE = [
     # {token} is the comment author's: nobody else may even learn it exists.
     Row("/account/tokens/{token}/revoke", {},
         E(anon=302, reader=404, author=302, writer=404, mod=404, admin=404, suspended=404)),
+    # --- webhooks: administrators only ({webhook} is active, {paused_webhook} is not) -----
+    Row("/admin/webhooks", {"url": "https://example.org/hook", "events": "comment.posted"},
+        E(anon=302, reader=403, author=403, writer=403, mod=403, admin=302, suspended=403)),
+    Row("/admin/webhooks/{webhook}/deactivate", {},
+        E(anon=302, reader=403, author=403, writer=403, mod=403, admin=302, suspended=403)),
+    Row("/admin/webhooks/{paused_webhook}/activate", {},
+        E(anon=302, reader=403, author=403, writer=403, mod=403, admin=302, suspended=403)),
+    Row("/admin/webhooks/{webhook}/rotate-secret", {},
+        E(anon=302, reader=403, author=403, writer=403, mod=403, admin=302, suspended=403)),
+    Row("/admin/webhooks/{webhook}/test", {},
+        E(anon=302, reader=403, author=403, writer=403, mod=403, admin=302, suspended=403)),
+    Row("/admin/webhooks/{webhook}/delete", {},
+        E(anon=302, reader=403, author=403, writer=403, mod=403, admin=302, suspended=403)),
     # --- your profile: a suspension freezes name, bio and picture -----------------------------
     Row("/account/profile", {"display_name": "Somebody New", "bio": "Hello *there*."},
         E(anon=302, reader=302, author=302, writer=302, mod=302, admin=302, suspended=403)),
@@ -257,6 +271,9 @@ def build_world() -> World:
     sanctions.suspend_user(mod, suspended, 7, "Cooling off.")
     assert suspended.suspended_until > utcnow() + timedelta(days=6)
     token, _ = api_tokens.create_token(author, "The author's script", "write", 30)
+    webhook = webhooks.create_hook(admin, "https://example.org/hook", ["comment.posted"])
+    paused_webhook = webhooks.create_hook(admin, "https://example.org/paused", ["appeal.filed"])
+    webhooks.set_active(admin, paused_webhook, False)
     notification = db.session.execute(
         select(Notification.id).where(Notification.user_id == author.id).limit(1)
     ).scalar_one()
@@ -281,6 +298,8 @@ def build_world() -> World:
             "external": external.id,
             "notification": notification,
             "token": token.id,
+            "webhook": webhook.id,
+            "paused_webhook": paused_webhook.id,
             "comment_author": author.username,
             "moderator": mod.username,
             "other_mod": other_mod.username,
