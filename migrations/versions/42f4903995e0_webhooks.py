@@ -1,7 +1,7 @@
 """webhooks and webhook_deliveries: admin-registered URLs and the queue of signed deliveries
 
 Revision ID: 42f4903995e0
-Revises: 40248653dff9
+Revises: b9135c2c020e
 Create Date: 2026-12-01 03:20:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "42f4903995e0"
-down_revision = "40248653dff9"
+down_revision = "b9135c2c020e"
 branch_labels = None
 depends_on = None
 
