@@ -192,11 +192,7 @@ def own_and_voted_comments(user: User, article: Article) -> list[tuple[Comment, 
     """The comments under ``article`` that ``user`` wrote or voted for, each with whether they
     voted for it (one query, through the author and voter indexes, whatever the size of the
     discussion): what makes their page differ from everyone else's."""
-    voted_here = (
-        select(Vote.comment_id)
-        .join(Comment, Comment.id == Vote.comment_id)
-        .where(Vote.user_id == user.id, Comment.article_id == article.id)
-    )
+    voted_here = _votes_under(user, article)
     own = select(Comment.id).where(Comment.author_id == user.id, Comment.article_id == article.id)
     rows = db.session.execute(
         select(Comment, Comment.id.in_(voted_here))
@@ -210,10 +206,17 @@ def voted_in(user: User | None, article: Article) -> set[int]:
     """Ids of the comments under ``article`` that ``user`` marked helpful (one query)."""
     if user is None:
         return set()
-    return set(
-        db.session.execute(
-            select(Vote.comment_id)
-            .join(Comment, Comment.id == Vote.comment_id)
-            .where(Vote.user_id == user.id, Comment.article_id == article.id)
-        ).scalars()
+    return set(db.session.execute(_votes_under(user, article)).scalars())
+
+
+def _votes_under(user: User, article: Article):
+    """The ids of the comments under ``article`` that ``user`` voted for, read from the
+    user's votes (a few) with each comment checked by its key. Written as EXISTS because as
+    a join SQLite, without statistics, walked every comment of the article instead: 69 ms
+    per page on a 100,000-comment discussion, for a reader who had voted for nothing."""
+    here = (
+        select(Comment.id)
+        .where(Comment.id == Vote.comment_id, Comment.article_id == article.id)
+        .exists()
     )
+    return select(Vote.comment_id).where(Vote.user_id == user.id, here)
