@@ -46,7 +46,9 @@ class Page(Generic[T]):
         shown = {1, self.pages, *range(self.page - around, self.page + around + 1)}
         numbers: list[int | None] = []
         for number in sorted(n for n in shown if 1 <= n <= self.pages):
-            if numbers and number - numbers[-1] > 1:
+            if numbers and number - numbers[-1] == 2:
+                numbers.append(number - 1)  # a gap of one page shows that page
+            elif numbers and number - numbers[-1] > 2:
                 numbers.append(None)
             numbers.append(number)
         return numbers
