@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
 
@@ -66,14 +66,18 @@ class WatchedSqliteVersions:
     def lookup(self, slug: str) -> tuple[int, int] | None:
         with self._lock:
             connection = self._open()
-            data_version = connection.execute("PRAGMA data_version").fetchone()[0]
+            # fetchall: each statement runs to its end, so no read transaction stays open
+            # (it would pin an old snapshot, and hold the database against an exclusive
+            # lock).
+            [(data_version,)] = connection.execute("PRAGMA data_version").fetchall()
             if data_version != self._data_version:
                 self._memo.clear()
                 self._data_version = data_version
             found = self._memo.get(slug)
             if found is not None:
                 return found
-            row = connection.execute(self._sql, (slug,)).fetchone()
+            rows = connection.execute(self._sql, (slug,)).fetchall()
+            row = rows[0] if rows else None
             if row is None:
                 return None  # not remembered: the app answers 404, or a new article appears
             if len(self._memo) >= _MEMO_LIMIT:
@@ -94,5 +98,9 @@ def for_engine(engine: Engine) -> QueriedVersions | WatchedSqliteVersions:
     database = url.database or ""
     on_disk = database not in ("", ":memory:") and not database.startswith("file:")
     if url.get_backend_name() == "sqlite" and on_disk and not url.query.get("uri"):
-        return WatchedSqliteVersions(database)
+        versions = WatchedSqliteVersions(database)
+        # When the app lets go of its connections (``engine.dispose()``), this one goes
+        # too: an open WAL connection holds the file against an exclusive lock.
+        event.listen(engine, "engine_disposed", lambda _engine: versions.close())
+        return versions
     return QueriedVersions(engine)
