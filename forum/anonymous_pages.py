@@ -61,7 +61,7 @@ class AnonymousPages:
         slug, sort, page = request
         try:
             found = self._version(slug)
-        except (SQLAlchemyError, sqlite3.Error):
+        except (SQLAlchemyError, sqlite3.Error, discussion_versions.VersionsUnavailable):
             # The database is in trouble: the app answers that (503, its own page, healing).
             return self.wsgi_app(environ, start_response)
         if found is None:
