@@ -2,20 +2,36 @@
 
 import os
 import secrets
+import sys
 import time
 from pathlib import Path
 
 from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from forum import anonymous_pages, cli, errors, input_guard, page_cache, security, templating
+from forum import (
+    anonymous_pages,
+    cli,
+    errors,
+    input_guard,
+    page_cache,
+    security,
+    templating,
+    theme,
+)
+from forum.api import bp as api_bp
+from forum.api_tokens.views import bp as api_tokens_bp
 from forum.auth.views import bp as auth_bp
 from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
 from forum.config import DefaultConfig, session_lifetime
 from forum.discussion.views import bp as discussion_bp
+from forum.embed import settings as embed_settings
+from forum.embed.admin import bp as embed_admin_bp
+from forum.embed.views import bp as embed_bp
 from forum.extensions import csrf, db, limiter, login_manager, migrate, passwords
 from forum.feeds.views import bp as feeds_bp
+from forum.identity import views as identity
 from forum.mailing.views import bp as mailing_bp
 from forum.moderation.views import bp as moderation_bp
 from forum.paging import DatabaseIntConverter
@@ -34,6 +50,11 @@ BLUEPRINTS = (
     mailing_bp,
     authoring_bp,
     your_data_bp,
+    embed_bp,
+    embed_admin_bp,
+    api_tokens_bp,
+    api_bp,
+    identity.bp,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -67,10 +88,23 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     errors.register(app)
     input_guard.register(app)
+    identity.register(app)  # after the NUL guard: its hook must run before that one
     security.register(app)
     templating.register(app)
     cli.register(app)
+    _warn_about_python_311(app)
     return app
+
+
+def _warn_about_python_311(app: Flask) -> None:
+    """CPython 3.11 corrupts memory now and then in workers rendering large pages under load
+    (README, "Running on PostgreSQL with Redis and gunicorn"); say so where it matters."""
+    if sys.version_info < (3, 12) and "gunicorn" in sys.modules and not app.testing:
+        app.logger.warning(
+            "Python %d.%d: workers may crash under load; serve the forum with Python 3.12 "
+            "or newer (see README).",
+            *sys.version_info[:2],
+        )
 
 
 def _resolve_config(app: Flask) -> None:
@@ -98,6 +132,9 @@ def _resolve_config(app: Flask) -> None:
             f"FORUM_SANITIZER must be 'bleach' or 'nh3', not {app.config['SANITIZER']!r}"
         )
     sanitize.configure(app.config["SANITIZER"])
+    # Checked now, so a bad name, logo or colour stops the app at start with a clear message.
+    app.extensions["forum_theme"] = theme.SiteTheme.from_config(app.config)
+    embed_settings.resolve(app)
 
 
 def _instance_secret_key(instance: Path) -> str:

@@ -17,17 +17,22 @@ from forum.services import (
     article_import,
     articles,
     backup,
+    external_articles,
     mail,
     notifications,
     populate,
+    profiles,
     rendering,
     sanctions,
     sanitize,
 )
 from forum.services.errors import DomainError, ValidationFailed
+from forum.services.text import count_of
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
-articles_cli = AppGroup("articles", help="Import articles from Markdown files.")
+articles_cli = AppGroup(
+    "articles", help="Import articles from Markdown files; move external pages' discussions."
+)
 
 ROLE_CHOICE = click.Choice([r.value for r in Role], case_sensitive=False)
 
@@ -95,7 +100,29 @@ def import_articles(paths: tuple[Path, ...]):
         raise SystemExit(1) from None
     for article, created in results:
         click.echo(f"{'Created' if created else 'Updated'} {article.slug}: {article.title}")
-    click.echo(f"{len(results)} article(s) imported.")
+    click.echo(f"{count_of(len(results), 'article')} imported.")
+
+
+@articles_cli.command("remap")
+@click.argument("old_url")
+@click.argument("new_url")
+@click.option("--dry-run", is_flag=True, help="Say what would move; change nothing.")
+def remap_article(old_url: str, new_url: str, dry_run: bool):
+    """Move the discussion of the external page at OLD_URL to NEW_URL (the page moved).
+
+    OLD_URL stays an alias, so embeds and links that still use it find the discussion."""
+    try:
+        moved = external_articles.remap(old_url, new_url, dry_run=dry_run)
+    except DomainError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        raise SystemExit(1) from None
+    verb = "Would move" if dry_run else "Moved"
+    click.echo(
+        f"{verb} the discussion /articles/{moved.article.slug} ({moved.comments} comments) "
+        f"from {moved.old_url} to {moved.new_url}."
+    )
+    if not dry_run:
+        click.echo(f"{moved.old_url} stays an alias of it.")
 
 
 @click.command("demo")
@@ -138,7 +165,7 @@ comments_cli = AppGroup("comments", help="Maintain stored comments.")
 @comments_cli.command("rerender")
 @click.option("--batch-size", default=500, show_default=True, type=int)
 def rerender(batch_size: int):
-    """Render every stored comment, revision and article again from its Markdown source.
+    """Render every stored comment, revision, article and bio again from its Markdown source.
 
     Run after changing the sanitizer (FORUM_SANITIZER) or its allowlist: stored HTML was
     made by the old rules."""
@@ -150,6 +177,10 @@ def rerender(batch_size: int):
             changed += changed_now
             bar.update(done)
     click.echo(f"{total} bodies re-rendered, {changed} changed.")
+    bios, bios_changed = profiles.rerender_bios(
+        trusted_after=current_app.config["TRUSTED_AFTER_APPROVED_COMMENTS"]
+    )
+    click.echo(f"{bios} profile bios re-rendered, {bios_changed} changed.")
 
 
 @comments_cli.command("populate")
@@ -205,7 +236,7 @@ def send_notifications(limit: int):
     # ran (a worker stopped in between).
     caught_up = notifications.catch_up()
     if caught_up:
-        click.echo(f"Made {caught_up} notification(s) that posting had left to do.")
+        click.echo(f"Made {count_of(caught_up, 'notification')} that posting had left to do.")
     try:
         settings = mail.MailSettings.from_config(current_app.config)
         links = EmailLinks.for_app(current_app)
@@ -224,7 +255,8 @@ def send_notifications(limit: int):
         queued = mail.queue_due_notifications(links)
         report = mail.send_outgoing(settings, limit=limit)
     click.echo(
-        f"Queued {queued.immediate} notification email(s) and {queued.digests} digest(s). "
+        f"Queued {count_of(queued.immediate, 'notification email')} and "
+        f"{count_of(queued.digests, 'digest')}. "
         f"Sent {report.sent}, failed {report.failed} (gave up on {report.gave_up}), "
         f"{report.waiting} waiting to be retried."
     )

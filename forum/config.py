@@ -24,6 +24,10 @@ class DefaultConfig:
 
     # Requests larger than this get 413 before any view runs.
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Uploaded avatars (the one route allowed larger requests): the file's size, and its
+    # pixel count, checked from the header before decoding (decompression bombs).
+    AVATAR_MAX_BYTES = 2 * 1024 * 1024
+    AVATAR_MAX_PIXELS = 20_000_000
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -42,6 +46,12 @@ class DefaultConfig:
     PASSWORD_PARALLELISM = 4
     PASSWORD_MIN_LENGTH = 10
     PASSWORD_MAX_LENGTH = 1024
+
+    # The site's identity (forum/theme.py): the name in the header and titles, an optional
+    # logo (a path here or an https:// address) and an accent colour (#rrggbb).
+    SITE_NAME = "Forum"
+    LOGO_URL: str | None = None
+    ACCENT_COLOR: str | None = None
 
     # Discussion
     SANITIZER = "bleach"
@@ -74,6 +84,10 @@ class DefaultConfig:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_LOGIN = "10 per minute;50 per hour"
     RATELIMIT_LOGIN_ACCOUNT = "5 per minute;30 per hour"
+    # Attempts from a known device (a cookie set by an earlier login to that account), which
+    # are exempt from the two limits above: an attacker can't lock the owner out.
+    RATELIMIT_LOGIN_DEVICE = "5 per minute;30 per hour"
+    KNOWN_DEVICE_DAYS = 365
     RATELIMIT_REGISTER = "5 per hour"
     RATELIMIT_POST = "6 per minute;60 per hour"
     RATELIMIT_POST_NEW_ACCOUNT = "2 per minute;20 per hour"
@@ -81,6 +95,23 @@ class DefaultConfig:
     # Edits per account (each one stores a revision and may mention people): a budget of
     # their own, so fixing a typo right after posting isn't refused.
     RATELIMIT_EDIT = "10 per minute;60 per hour"
+
+    # Embedding the discussion in the publisher's own pages (README "Embedding on your site").
+    # Origins whose pages may frame the discussion and start discussions of their pages:
+    # "https://www.example.com,https://blog.example.com".
+    EMBED_ORIGINS = ""
+    # Who new discussions started by an embed belong to when the page names no author
+    # (data-author): a username; the first admin when unset.
+    EMBED_AUTHOR: str | None = None
+    # The forum on another site than the publisher's pages: session cookies SameSite=None;
+    # Secure, so they are sent inside the iframe (HTTPS only).
+    EMBED_CROSS_SITE = False
+    # The iframe's accent colour and font stack (CSS values); unset: the site's own.
+    EMBED_ACCENT_COLOR: str | None = None
+    EMBED_FONT_FAMILY: str | None = None
+    # New discussions started by embeds, per address.
+    RATELIMIT_EMBED_CREATE = "30 per hour"
+    ADMIN_PAGE_SIZE = 50
 
     MODERATION_PAGE_SIZE = 25
     PROFILE_PAGE_SIZE = 20

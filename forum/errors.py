@@ -10,8 +10,10 @@ query; the next request starts on a fresh connection (pool pre-ping), so the sit
 by itself when the database is back."""
 
 import contextlib
+import time
 
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import (
     HTTPException,
@@ -20,7 +22,8 @@ from werkzeug.exceptions import (
     default_exceptions,
 )
 
-from forum.extensions import db
+from forum import kept_forms
+from forum.extensions import db, limiter
 from forum.services.errors import DomainError
 
 FRIENDLY_TITLES = {
@@ -82,19 +85,58 @@ def wants_json() -> bool:
     )
 
 
+# Every answer under this prefix is JSON; its errors are RFC 9457 problem details.
+API_PREFIX = "/api/"
+PROBLEM_TYPE = "application/problem+json"
+
+
+def answers_with_problems() -> bool:
+    """Whether this request's errors are problem details: the versioned JSON API's paths,
+    unknown ones included (an unknown path matches no blueprint, so it is the path that
+    tells)."""
+    return request.path.startswith(API_PREFIX)
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+):
+    """An RFC 9457 problem: ``type`` (about:blank: the status says it all), ``title``,
+    ``status``, ``detail``, and ``errors`` per field for input that failed validation."""
+    body: dict = {
+        "type": "about:blank",
+        "title": title or FRIENDLY_TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.content_type = PROBLEM_TYPE
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def render_error(error: HTTPException):
     """Render ``error`` as a page or JSON, keeping headers such as Allow and Retry-After."""
     code = error.code or 500
     description = error.description or ""
     if code == 500:
         description = "The error has been logged. Please try again in a moment."
+    elif code == 429 and answers_with_problems():
+        description = f"The limit here is {description}; try again after Retry-After seconds."
     elif code == 429:
-        description = (
-            f"Slow down a little: the limit here is {description}. Your draft is safe if you "
-            "go back; please wait a moment and try again."
-        )
+        return answer_rate_limited(error)
     headers = dict(error.get_headers()) if code != 500 else {}
     headers.pop("Content-Type", None)
+    if answers_with_problems():
+        return problem_response(code, description, headers=headers)
     if wants_json():
         body = jsonify(
             error=FRIENDLY_TITLES.get(code, error.name), message=description, status=code
@@ -109,6 +151,42 @@ def render_error(error: HTTPException):
     return page, code, headers
 
 
+def seconds_until_reset() -> int:
+    """Seconds until the rate limit this request broke lets the reader in again."""
+    limit = limiter.current_limit
+    if limit is None or not limit.reset_at:
+        return 60
+    return max(1, int(limit.reset_at - time.time()) + 1)
+
+
+def answer_rate_limited(error: HTTPException):
+    """A 429 that says how long to wait, with the reader's draft in its form: the form's own
+    page when it registered a keeper (``forum.kept_forms``), inline for the page's script."""
+    wait = seconds_until_reset()
+    message = kept_forms.wait_message(wait, request.endpoint)
+    headers = {"Retry-After": str(wait)}
+    if wants_json():
+        body = jsonify(
+            error=FRIENDLY_TITLES[429], message=message, errors={"form": [message]}, status=429
+        )
+        return body, 429, headers
+    if request.method == "POST" and kept_forms.keeper_for(request.endpoint) is not None:
+        response = make_response(kept_forms.answer_refused(kept_forms.Refusal(message, 429)))
+    else:
+        page = render_template(
+            "errors/error.html", code=429, title=FRIENDLY_TITLES[429], description=message
+        )
+        response = make_response(page, 429)
+    response.headers.update(headers)
+    return response
+
+
+def answer_csrf_error(error: CSRFError):
+    """A form whose CSRF token is missing, expired or not this session's (the session ended,
+    or another tab logged in again): never the library's words; the text comes back."""
+    return kept_forms.answer_session_ended(400, wants_json())
+
+
 def render_refusal(error: DomainError):
     """A service's refusal as the error page (or JSON) for its status, with its words."""
     return render_error(default_exceptions[error.status](description=error.message))
@@ -117,6 +195,7 @@ def render_refusal(error: DomainError):
 def register(app: Flask) -> None:
     """Install the handlers for every HTTP error and for unexpected exceptions."""
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(CSRFError, answer_csrf_error)
 
     # A service's refusal that no view turned into a form error: its status and its words.
     app.register_error_handler(DomainError, render_refusal)
@@ -138,6 +217,10 @@ def register(app: Flask) -> None:
 def unavailable_response():
     """The 503 answer to a database outage, as a page or JSON, without the database."""
     forget_failed_session()
+    if answers_with_problems():
+        return problem_response(
+            503, UNAVAILABLE_DESCRIPTION, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        )
     accept = request.accept_mimetypes
     wants_problem = accept["application/problem+json"] > accept["text/html"]
     if wants_problem or wants_json():

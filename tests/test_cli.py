@@ -181,7 +181,7 @@ def test_articles_import_of_a_directory(runner, mara, tmp_path):
     write(folder, "notes.txt", "not an article")
     result = run(runner, "articles", "import", str(folder))
     assert result.exit_code == 0, result.output
-    assert "2 article(s) imported." in result.output
+    assert "2 articles imported." in result.output
     series = db.session.execute(select(Series)).scalar_one()
     assert [a.slug for a in series.articles] == ["first-light", "second"]
 

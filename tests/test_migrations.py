@@ -133,3 +133,30 @@ def test_running_migrations_leaves_the_app_logger_enabled(tmp_path, sqlite_url):
         upgrade()
         db.engine.dispose()
     assert not logger.disabled
+
+
+def test_existing_accounts_get_their_name_skeletons(tmp_path, sqlite_url):
+    """Accounts made before the look-alike check existed are compared with new names too:
+    the migration that adds the skeleton columns fills them."""
+    app = migrations_app(tmp_path, sqlite_url)
+    with app.app_context():
+        try:
+            upgrade(revision="c3f1d7a2e9b4")
+            with db.engine.begin() as connection:
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO users (username, username_key, display_name, role,"
+                        " created_at, trusted, session_token, email_confirmed,"
+                        " email_preference) VALUES ('theo', 'theo', 'Th\u00e9o O.', 'moderator',"
+                        " '2026-01-01 00:00:00', 0, 'token', 0, 'none')"
+                    )
+                )
+            upgrade(revision="40248653dff9")
+            with db.engine.connect() as connection:
+                row = connection.execute(
+                    sa.text("SELECT username_skeleton, display_name_skeleton FROM users")
+                ).one()
+            assert tuple(row) == ("theo", "theoo")
+        finally:
+            db.session.remove()
+            db.engine.dispose()

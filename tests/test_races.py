@@ -22,8 +22,8 @@ from forum.models import (
     Role,
     User,
 )
-from forum.services import appeals, mail_accounts, moderation, threads, tokens
-from forum.services.errors import Conflict
+from forum.services import accounts, appeals, mail_accounts, moderation, threads, tokens
+from forum.services.errors import Conflict, ValidationFailed
 from forum.services.tokens import InvalidToken, TokenSettings
 from tests.conftest import login, make_article, make_user
 from tests.race_support import race
@@ -132,6 +132,33 @@ def test_parallel_edits_keep_every_text_in_the_history(racing_app):
     )
 
 
+def test_tabs_editing_from_one_revision_at_once_save_one_and_refuse_the_rest(racing_app):
+    """The revision check runs under the row lock: of several edits started from the same
+    text, exactly one is saved and the others are told, none overwritten."""
+    app = racing_app
+    ids = _setup(app)
+    count = 4
+
+    def prepare(i):
+        author = db.session.get(User, ids["author"])
+        comment = db.session.get(Comment, ids["comment"])
+        return author, comment, f"Tab {i}'s text", threads.revision_of(comment)
+
+    results = race(
+        app,
+        count,
+        prepare,
+        lambda author, comment, body, started: threads.edit_comment(
+            author, comment, body, base_revision=started
+        ),
+    )
+    saved = [r for r in results if isinstance(r, Comment)]
+    refused = [r for r in results if isinstance(r, threads.EditedElsewhere)]
+    assert len(saved) == 1 and len(refused) == count - 1, results
+    revisions = select(func.count(CommentRevision.id))
+    assert scalar(app, revisions) == 1
+
+
 def test_a_double_report_stores_one_and_answers_already_done(racing_app):
     app = racing_app
     ids = _setup(app)
@@ -150,7 +177,7 @@ def test_a_double_report_stores_one_and_answers_already_done(racing_app):
     assert scalar(app, select(func.count(Report.id))) == 1
 
 
-def test_a_double_click_on_report_answers_409_not_500(racing_app):
+def test_a_double_click_on_report_answers_already_reported_not_500(racing_app):
     app = racing_app
     ids = _setup(app)
     clients = []
@@ -169,7 +196,8 @@ def test_a_double_click_on_report_answers_409_not_500(racing_app):
         lambda i: (clients[i],),
         lambda client: client.post(url, data={"category": "spam"}).status_code,
     )
-    assert sorted(results) == [302, 409, 409, 409], results
+    # The clicks that lose are told "You have already reported this comment" (200).
+    assert sorted(results) == [200, 200, 200, 302], results
     assert scalar(app, select(func.count(Report.id))) == 1
 
 
@@ -221,3 +249,16 @@ def test_two_replies_at_once_by_one_reader_are_both_stored(racing_app):
     assert all(isinstance(r, Comment) for r in results), results
     replies = select(func.count(Comment.id)).where(Comment.parent_id == ids["comment"])
     assert scalar(app, replies) == 4
+
+
+def test_two_look_alike_names_registered_at_once_make_one_account(racing_app):
+    """Each registration checks the other's name before either is committed: on PostgreSQL
+    the checks take turns (advisory locks), so the second sees the first's account."""
+    names = ["theo", "the0", "THEO", "Th\u0435o"]
+
+    def register(i: int):
+        return accounts.register(f"member{i}", "a long passphrase", display_name=names[i])
+
+    results = race(racing_app, len(names), lambda i: (i,), register)
+    assert sum(isinstance(r, User) for r in results) == 1, results
+    assert all(isinstance(r, User | ValidationFailed) for r in results), results

@@ -2,7 +2,7 @@
 
 from forum.extensions import db
 from forum.models import CommentRevision
-from forum.services import threads
+from forum.services import profiles, threads
 from forum.services.sanitize import render_markdown
 from tests.conftest import make_article, make_user
 
@@ -54,3 +54,20 @@ def test_rerender_twice_changes_nothing_the_second_time(app_factory):
         result = runner.invoke(args=["comments", "rerender"])
         assert result.exit_code == 0, result.output
         assert "changed." in result.output and ", 0 changed." in result.output
+
+
+def test_rerender_gives_a_bio_its_links_once_the_account_is_trusted(app_factory):
+    app = app_factory()
+    with app.app_context():
+        ada = make_user("ada")
+        profiles.update_profile(
+            ada, display_name=None, bio="Read https://example.org *now*.", trusted_after=3
+        )
+        assert "<a " not in ada.bio_html and "<em>now</em>" in ada.bio_html
+        ada.trusted = True
+        db.session.commit()
+        result = app.test_cli_runner().invoke(args=["comments", "rerender"])
+        assert result.exit_code == 0, result.output
+        assert "1 profile bios re-rendered, 1 changed." in result.output
+        db.session.expire_all()
+        assert '<a href="https://example.org" rel="nofollow ugc noopener">' in ada.bio_html

@@ -12,15 +12,18 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_url, login_user, logout_user
 
+from forum import kept_forms
+from forum.auth import devices
 from forum.auth.current import current_actor
 from forum.auth.forms import ChangePasswordForm, LoginForm, RegisterForm
 from forum.auth.redirects import safe_next
+from forum.errors import wants_json
 from forum.extensions import limiter, login_manager
 from forum.forms_support import apply_refusal
 from forum.mailing import outbox
-from forum.services import accounts, spam
+from forum.services import accounts, kept_drafts, spam
 from forum.services.errors import NotAllowed
 from forum.sqlite import reads_first
 
@@ -35,17 +38,57 @@ login_manager.user_loader(accounts.load_session_user)
 
 def _login_account_key() -> str:
     """Rate-limit key for login attempts against one account, whoever makes them."""
-    return "login-account:" + (request.form.get("username") or "").strip().lower()
+    return "login-account:" + devices.account_key(request.form.get("username"))
+
+
+def _login_device_key() -> str:
+    """Rate-limit key for login attempts from one known device (one device cookie)."""
+    return "login-device:" + (devices.login_device_nonce() or "")
 
 
 def _start_session(user) -> None:
-    """A fresh session for a fresh login: nothing from before it survives (no fixation)."""
+    """A fresh session for a fresh login: nothing from before it survives (no fixation),
+    except the token of a form kept when the previous session ended, to give it back."""
+    kept_draft = session.get(kept_forms.KEPT_DRAFT_KEY)
     session.clear()
+    if kept_draft:
+        session[kept_forms.KEPT_DRAFT_KEY] = kept_draft
     login_user(user)
     session.permanent = True
     now = int(time.time())
     session["login_at"] = now
     session["seen_at"] = now
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """A page that needs an account sends the reader to log in and back. A form posted
+    without one (the session ended while they wrote) comes back with its text instead of
+    a redirect that would lose it."""
+    if request.method == "POST" and kept_forms.keeper_for(request.endpoint) is not None:
+        return kept_forms.answer_session_ended(401, wants_json())
+    flash(login_manager.login_message, login_manager.login_message_category)
+    if request.method == "POST":
+        # A button (vote, follow...): back to the page it was on, never to a POST-only URL.
+        return redirect(login_url(login_manager.login_view, next_url=kept_forms.referring_page()))
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
+
+
+@bp.get("/login/resume")
+@login_required
+def resume_draft():
+    """Where logging in again leads after a form was refused for an ended session: the
+    form's page, which takes the kept text back; or, for a form without a page of its own,
+    the form to send again."""
+    draft = kept_drafts.find(session.get(kept_forms.KEPT_DRAFT_KEY))
+    if draft is None:
+        flash("There was no kept text to bring back; it may be more than a day old.", "info")
+        return redirect(url_for("site.index"))
+    home = kept_forms.home_of(draft.action)
+    if home is not None:
+        return redirect(home)
+    fields = kept_forms.restore(draft.action) or {}
+    return kept_forms.resend_page(draft.action, fields, None)
 
 
 @bp.before_app_request
@@ -104,11 +147,24 @@ def register():
 
 @bp.route("/login", methods=["GET", "POST"])
 @reads_first  # the password check (argon2) runs without the write lock
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+# Strangers are limited per address and per account; a known device of the account (see
+# forum/auth/devices.py) is exempt from both and limited per device cookie instead.
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN"],
+    methods=["POST"],
+    exempt_when=devices.is_known_device,
+)
 @limiter.limit(
     lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
     key_func=_login_account_key,
     methods=["POST"],
+    exempt_when=devices.is_known_device,
+)
+@limiter.limit(
+    lambda: current_app.config["RATELIMIT_LOGIN_DEVICE"],
+    key_func=_login_device_key,
+    methods=["POST"],
+    exempt_when=lambda: not devices.is_known_device(),
 )
 def login():
     form = LoginForm()
@@ -117,11 +173,29 @@ def login():
         user = accounts.authenticate(form.username.data, form.password.data)
         if user is not None:
             _start_session(user)
-            return redirect(next_url or url_for("site.index"))
+            response = redirect(next_url or url_for("site.index"))
+            devices.remember(response, user.username)
+            return response
         # The same words whether the name exists or not.
         form.form_errors.append("Wrong username or password.")
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, next_url=next_url), status
+
+
+@kept_forms.keeps_drafts("auth.login")
+def _login_again(refusal: kept_forms.Refusal):
+    """The login form again (its username, never its password) under a refusal: a rate
+    limit that says how long to wait, or an expired form."""
+    form = LoginForm()
+    return (
+        render_template(
+            "auth/login.html",
+            form=form,
+            next_url=safe_next(request.values.get("next")),
+            refusal=refusal,
+        ),
+        refusal.status,
+    )
 
 
 @bp.post("/logout")

@@ -141,6 +141,10 @@ def new_article():
 def edit_article(slug: str):
     """Edit an article: its author, or any moderator or admin."""
     article = articles.get_article(slug)
+    if article.is_external:
+        if permissions.is_admin(current_user):
+            return redirect(url_for("external_admin.edit", article_id=article.id))
+        abort(403, "This article lives on the publisher's site; admins edit its title and address.")
     if not permissions.can_edit_article(current_user, article):
         if current_user.is_suspended():
             abort(403, "Your account is suspended, so you can't edit articles now.")

@@ -81,13 +81,11 @@ def anonymous_etag(article_id: int, version: int, sort: discussion_pages.Sort, p
     return page_cache().etag(article_id, version, sort.value, page)
 
 
-def anonymous_cacheable() -> bool:
+def anonymous_cacheable(allowed_args: set[str] | frozenset[str] = frozenset({"sort", "page"})):
     """Only a plain anonymous GET may be served from (or stored in) the cache: a flashed
     message or an unusual query string makes the page differ from the shared one."""
     return (
-        request.method == "GET"
-        and "_flashes" not in session
-        and set(request.args) <= {"sort", "page"}
+        request.method == "GET" and "_flashes" not in session and set(request.args) <= allowed_args
     )
 
 
@@ -116,6 +114,7 @@ def render_threads_block(
         sorts=list(discussion_pages.Sort),  # the sort links, from the one list the service accepts
         viewer=viewer,
         voted=marks.voted if marks is not None else set(),
+        reported=marks.reported if marks is not None else set(),
         can_pin=community.can_pin(viewer, article),
         settings=settings,
     )
@@ -142,10 +141,12 @@ def shared_threads_block(article: Article, kind: str, user, sort, page, settings
 @dataclass(frozen=True)
 class ReaderMarks:
     """What makes one logged-in reader's page differ from the shared one: the comments they
-    wrote or voted for here (one query, ``community.own_and_voted_comments``)."""
+    wrote, voted for or reported here (one query, ``community.own_and_voted_comments``)."""
 
     comments: list[Comment]
     voted: set[int]
+    # Comments this reader reported: their cards say "Reported" instead of the Report link.
+    reported: set[int]
     # Own comments readers don't see as text (awaiting review, hidden, rejected): the threads
     # are then shaped differently, and the page is rendered for this reader alone.
     unshared: bool
@@ -155,12 +156,13 @@ class ReaderMarks:
     @classmethod
     def of(cls, user: User | None, article: Article) -> "ReaderMarks":
         if user is None:
-            return cls([], set(), False, 0)
+            return cls([], set(), set(), False, 0)
         rows = community.own_and_voted_comments(user, article)
-        own = [comment for comment, _ in rows if comment.author_id == user.id]
+        own = [comment for comment, _, _ in rows if comment.author_id == user.id]
         return cls(
-            comments=[comment for comment, _ in rows],
-            voted={comment.id for comment, has_vote in rows if has_vote},
+            comments=[comment for comment, _, _ in rows],
+            voted={comment.id for comment, has_vote, _ in rows if has_vote},
+            reported={comment.id for comment, _, has_report in rows if has_report},
             unshared=any(comment.status in _UNSHARED for comment in own),
             unlisted_roots=sum(
                 1
@@ -192,7 +194,7 @@ def personalize(
     answered = threads.authors_of(
         [comment.parent_id for _, comment in found if comment.depth + 1 > cap]
     )
-    card = card_renderer(user, article, marks.voted, settings)
+    card = card_renderer(user, article, marks.voted, settings, marks.reported)
     pieces, position = [], 0
     for start, comment in found:
         end = html.index("</article>", start) + len("</article>")
@@ -203,7 +205,9 @@ def personalize(
     return "".join(pieces).replace(TOKEN_PLACEHOLDER, token)
 
 
-def card_renderer(user: User, article: Article, voted: set[int], settings):
+def card_renderer(
+    user: User, article: Article, voted: set[int], settings, reported: set[int] = frozenset()
+):
     """The ``comment_card`` macro bound to one viewer's context: each call renders one card
     without the page's context processors (which would query the database per card)."""
     template = current_app.jinja_env.get_template("discussion/_comment.html")
@@ -212,6 +216,7 @@ def card_renderer(user: User, article: Article, voted: set[int], settings):
             "viewer": user,
             "article": article,
             "voted": voted,
+            "reported": reported,
             "can_pin": community.can_pin(user, article),
             "settings": settings,
         }

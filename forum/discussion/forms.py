@@ -24,6 +24,9 @@ class CommentForm(FlaskForm):
 
 class EditForm(FlaskForm):
     body = TextAreaField("Your comment")
+    # The revision of the text this form started from (threads.revision_of): saving over a
+    # newer one (another tab saved first) is refused rather than overwriting it.
+    revision = HiddenField()
     preview = SubmitField("Preview")
     submit = SubmitField("Save changes")
 

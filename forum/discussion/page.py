@@ -3,12 +3,14 @@ posting views when they must show a form again with its errors."""
 
 import uuid
 
-from flask import Response, current_app, make_response, render_template, request
+from flask import Response, current_app, flash, make_response, render_template, request, url_for
 from flask_wtf.csrf import generate_csrf
 
+from forum import kept_forms, security
 from forum.auth.current import current_actor
 from forum.discussion import cached
 from forum.discussion.forms import CommentForm
+from forum.embed import context as embed_context
 from forum.models import Article, Comment, utcnow
 from forum.page_cache import page_cache
 from forum.paging import page_arg
@@ -35,14 +37,40 @@ def new_comment_form(parent_id: int | None = None) -> CommentForm:
     return form
 
 
+def restore_fields(form, action: str, names: tuple[str, ...]) -> bool:
+    """Put the fields kept for the form posted to ``action`` (its session had ended) back
+    into ``form``; True when there were some, and the reader is told."""
+    fields = kept_forms.restore(action)
+    if fields is None:
+        return False
+    for name in names:
+        if name in fields and name in form:
+            form[name].data = fields[name]
+    flash("Your text is back in the form. Nothing was sent yet: send it when you're ready.", "info")
+    return True
+
+
+def restored_comment_form(article: Article) -> CommentForm:
+    """A new comment form, holding the text kept when the reader's session ended, if any."""
+    form = new_comment_form()
+    restore_fields(
+        form,
+        url_for("discussion.post", slug=article.slug),
+        ("body", "idempotency_key", "form_started"),
+    )
+    return form
+
+
 def render_article(
     article: Article,
     *,
     form: CommentForm | None = None,
     preview_html: str | None = None,
     status: int = 200,
+    refusal: kept_forms.Refusal | None = None,
 ):
-    """The article page; ``form`` carries a draft and its errors back to the reader.
+    """The article page; ``form`` carries a draft and its errors back to the reader, and
+    ``refusal`` says why it wasn't sent when that isn't its text (an ended session, a limit).
 
     The threads come from the shared rendering for this kind of viewer when there is one
     (``forum.discussion.cached``), with the reader's own marks put in place. An unknown
@@ -62,22 +90,30 @@ def render_article(
     else:
         html = cached.shared_threads_block(article, kind, reader, sort, page_number, config)
         html = cached.personalize(html, reader, article, marks, config, generate_csrf())
-    return (
-        render_template(
-            "discussion/article.html",
-            article=article,
-            position=articles.series_position(article),
-            threads_html=cached.threads_markup(html),
-            form=form or (new_comment_form() if reader is not None else None),
-            preview_html=preview_html,
-            settings=config,
-            following=community.is_following(reader, article),
-            # The server's clock, so the script's "new since your last visit" needs no
-            # trust in the reader's clock.
-            rendered_at=utcnow(),
-        ),
-        status,
+    embedded = embed_context.of_request()
+    if embedded is not None:
+        # The iframe on the publisher's page (a refused form posted from it lands here too):
+        # the same discussion block in the embed layout, framed only by EMBED_ORIGINS.
+        security.allow_embed_framing()
+    html = render_template(
+        "embed/discussion.html" if embedded is not None else "discussion/article.html",
+        embed=embedded,
+        article_layout="embed/layout.html" if embedded is not None else "base.html",
+        article=article,
+        position=articles.series_position(article),
+        threads_html=cached.threads_markup(html),
+        form=form or (restored_comment_form(article) if reader is not None else None),
+        preview_html=preview_html,
+        refusal=refusal,
+        settings=config,
+        following=community.is_following(reader, article),
+        # The server's clock, so the script's "new since your last visit" needs no
+        # trust in the reader's clock.
+        rendered_at=utcnow(),
     )
+    if embedded is not None:
+        html = embed_context.finish_page(html, embedded)
+    return html, status
 
 
 def serve_article(slug: str) -> Response:

@@ -19,7 +19,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy.exc import DBAPIError
 
-from forum import background
+from forum import background, kept_forms
 from forum.auth.current import current_actor
 from forum.discussion import cached
 from forum.discussion.answers import comment_json, comment_url, form_errors_json, load_comment
@@ -28,6 +28,7 @@ from forum.discussion.page import (
     comment_node,
     new_comment_form,
     render_article,
+    restore_fields,
     settings,
 )
 from forum.errors import answer_busy, is_database_outage, render_refusal, wants_json
@@ -98,6 +99,12 @@ def _spam_check(form: CommentForm) -> None:
     )
 
 
+@bp.get("/articles/<slug>/comments")
+def comments_form(slug: str):
+    """Where a login meant for a comment's POST used to land: the article's comment form."""
+    return redirect(url_for("site.article", slug=slug, _anchor="new-comment-heading"))
+
+
 @bp.post("/articles/<slug>/comments")
 @reads_first  # the write lock is taken only around the insert (threads.post_comment)
 @login_required
@@ -127,6 +134,7 @@ def reply(comment_id: int):
             abort(404, "That comment has been removed, so it can't take replies.")
         threads.check_can_post(current_actor(), parent.article)
         form = new_comment_form(parent.id)
+        restore_fields(form, request.path, ("body", "idempotency_key", "form_started"))
         return _render_reply(parent, form)
     form = CommentForm()
     form.parent_id.data = str(parent.id)
@@ -134,7 +142,11 @@ def reply(comment_id: int):
 
 
 def _render_reply(
-    parent: Comment, form: CommentForm, preview_html: str | None = None, status: int = 200
+    parent: Comment,
+    form: CommentForm,
+    preview_html: str | None = None,
+    status: int = 200,
+    refusal: kept_forms.Refusal | None = None,
 ):
     return (
         render_template(
@@ -144,9 +156,54 @@ def _render_reply(
             form=form,
             preview_html=preview_html,
             settings=settings(),
+            refusal=refusal,
         ),
         status,
     )
+
+
+# A form refused for an ended session or a rate limit comes back with its text (see
+# forum/kept_forms.py); ``home`` is where a reader who logged in again finds it.
+
+
+@kept_forms.keeps_drafts(
+    "discussion.post",
+    home=lambda slug: url_for("site.article", slug=slug, _anchor="new-comment-heading"),
+)
+def _comment_again(refusal: kept_forms.Refusal):
+    article = articles.get_article(request.view_args["slug"])
+    form = CommentForm()
+    form.parent_id.data = ""
+    return render_article(article, form=form, status=refusal.status, refusal=refusal)
+
+
+@kept_forms.keeps_drafts(
+    "discussion.reply",
+    home=lambda comment_id: url_for("discussion.reply", comment_id=comment_id),
+)
+def _reply_again(refusal: kept_forms.Refusal):
+    parent = load_comment(request.view_args["comment_id"])
+    form = CommentForm()
+    form.parent_id.data = str(parent.id)
+    return _render_reply(parent, form, status=refusal.status, refusal=refusal)
+
+
+@kept_forms.keeps_drafts(
+    "discussion.edit",
+    home=lambda comment_id: url_for("discussion.edit", comment_id=comment_id),
+)
+def _edit_kept(refusal: kept_forms.Refusal):
+    comment = load_comment(request.view_args["comment_id"])
+    return _edit_again(comment, EditForm(), refusal.status, refusal=refusal)
+
+
+@kept_forms.keeps_drafts(
+    "discussion.flag",
+    home=lambda comment_id: url_for("discussion.report", comment_id=comment_id),
+)
+def _report_again(refusal: kept_forms.Refusal):
+    comment = load_comment(request.view_args["comment_id"])
+    return _render_report(comment, ReportForm(), status=refusal.status, refusal=refusal)
 
 
 def _handle_post(article, form: CommentForm, parent: Comment | None):
@@ -241,6 +298,8 @@ def edit(comment_id: int):
     form = EditForm()
     if request.method == "GET":
         form.body.data = comment.body_md
+        form.revision.data = threads.revision_of(comment)
+        restore_fields(form, request.path, ("body", "revision"))
     preview_html = None
     status = 200
     if request.method == "POST":
@@ -248,7 +307,15 @@ def edit(comment_id: int):
             preview_html = render_markdown(form.body.data or "")
         elif form.validate_on_submit():
             try:
-                threads.edit_comment(user, comment, form.body.data or "", settings=settings())
+                threads.edit_comment(
+                    user,
+                    comment,
+                    form.body.data or "",
+                    settings=settings(),
+                    base_revision=form.revision.data or None,
+                )
+            except threads.EditedElsewhere as conflict:
+                return _edited_elsewhere(comment, form, conflict)
             except NotAllowed as exc:
                 apply_refusal(form, exc, default_field="body")
                 status = 400
@@ -270,8 +337,29 @@ def edit(comment_id: int):
     return _edit_again(comment, form, status, preview_html)
 
 
-def _edit_again(comment: Comment, form: EditForm, status: int, preview_html: str | None = None):
-    """The edit form with the reader's text (and its errors or preview)."""
+def _edited_elsewhere(comment: Comment, form: EditForm, conflict: threads.EditedElsewhere):
+    """409: the comment changed since this form was opened. Both texts, side by side; the
+    form now starts from the current revision, so saving again is a deliberate choice."""
+    if wants_json():
+        return jsonify(
+            errors={"form": [conflict.message]},
+            current={"body": conflict.current_body, "revision": conflict.current_revision},
+        ), 409
+    form.revision.data = conflict.current_revision
+    form.form_errors.append(conflict.message)
+    return _edit_again(comment, form, 409, current_text=conflict.current_body)
+
+
+def _edit_again(
+    comment: Comment,
+    form: EditForm,
+    status: int,
+    preview_html: str | None = None,
+    refusal: kept_forms.Refusal | None = None,
+    current_text: str | None = None,
+):
+    """The edit form with the reader's text (and its errors or preview; ``current_text``
+    beside it when another tab saved first)."""
     if wants_json() and status >= 400:
         return form_errors_json(form, status)
     return (
@@ -281,6 +369,8 @@ def _edit_again(comment: Comment, form: EditForm, status: int, preview_html: str
             form=form,
             preview_html=preview_html,
             settings=settings(),
+            refusal=refusal,
+            current_text=current_text,
         ),
         status,
     )
@@ -369,7 +459,33 @@ def report(comment_id: int):
     comment = load_comment(comment_id)
     if not permissions.can_report(current_actor(), comment):
         abort(403, "You can report other people's visible comments.")
-    return render_template("discussion/report.html", comment=comment, form=ReportForm())
+    form = ReportForm()
+    restore_fields(form, url_for("discussion.flag", comment_id=comment.id), ("category", "note"))
+    return _render_report(comment, form)
+
+
+def _render_report(
+    comment: Comment,
+    form: ReportForm,
+    status: int = 200,
+    refusal: kept_forms.Refusal | None = None,
+):
+    return (
+        render_template(
+            "discussion/report.html",
+            comment=comment,
+            form=form,
+            refusal=refusal,
+            already_reported=moderation.has_reported(current_actor(), comment),
+        ),
+        status,
+    )
+
+
+@bp.get("/comments/<int:comment_id>/flag")
+def flag_form(comment_id: int):
+    """Where a login meant for a report's POST would land: the report page."""
+    return redirect(url_for("discussion.report", comment_id=comment_id))
 
 
 @bp.get("/comments/<int:comment_id>/replies")
@@ -398,6 +514,7 @@ def more_replies(comment_id: int):
         "nodes": nodes,
         "viewer": reader,
         "voted": community.voted_in(reader, root.article),
+        "reported": moderation.reported_in(reader, root.article),
         "can_pin": community.can_pin(reader, root.article),
         "settings": settings(),
     }
@@ -420,10 +537,20 @@ def flag(comment_id: int):
     comment = load_comment(comment_id)
     form = ReportForm()
     if not form.validate_on_submit():
-        abort(400, "The report form was incomplete; please try again.")
-    moderation.report_comment(current_actor(), comment, form.category.data, form.note.data or "")
+        if wants_json():
+            return form_errors_json(form)
+        return _render_report(comment, form, status=400)  # the note comes back too
+    try:
+        moderation.report_comment(
+            current_actor(), comment, form.category.data, form.note.data or ""
+        )
+    except moderation.AlreadyReported as exc:
+        # Not an error to the reader (a second tab, an old page): say so where they are.
+        if wants_json():
+            return jsonify(message=exc.message, reported=True)
+        return _render_report(comment, form)
     if wants_json():  # the report form the script opens in place
-        return jsonify(message="Thank you. The moderators will take a look.")
+        return jsonify(message="Thank you. The moderators will take a look.", reported=True)
     flash("Thank you. The moderators will take a look.", "success")
     return redirect(comment_url(comment))
 

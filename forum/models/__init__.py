@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models. Pure data and small predicates: no request, url_for or app."""
 
-from forum.models.articles import Article, Series
+from forum.models.api_tokens import ApiToken, TokenScope
+from forum.models.articles import Article, ArticleAlias, Series
 from forum.models.comments import Comment, CommentRevision, CommentStatus
 from forum.models.common import utcnow
 from forum.models.community import (
@@ -10,6 +11,7 @@ from forum.models.community import (
     OutgoingEmail,
     Vote,
 )
+from forum.models.drafts import KeptDraft
 from forum.models.moderation import (
     Appeal,
     AppealStatus,
@@ -19,18 +21,24 @@ from forum.models.moderation import (
     Report,
     ReportStatus,
 )
+from forum.models.profiles import AvatarImage, DisplayNameChange
 from forum.models.users import EmailPreference, Role, User
 
 __all__ = [
+    "ApiToken",
     "Appeal",
     "AppealStatus",
     "Article",
+    "ArticleAlias",
+    "AvatarImage",
     "Comment",
     "CommentRevision",
     "CommentStatus",
+    "DisplayNameChange",
     "EmailPreference",
     "Follow",
     "HideReason",
+    "KeptDraft",
     "ModAction",
     "ModerationAction",
     "Notification",
@@ -40,6 +48,7 @@ __all__ = [
     "ReportStatus",
     "Role",
     "Series",
+    "TokenScope",
     "User",
     "Vote",
     "utcnow",

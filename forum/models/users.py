@@ -5,7 +5,7 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ColumnElement, Enum, String
+from sqlalchemy import ColumnElement, Enum, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.extensions import db
@@ -58,6 +58,16 @@ class User(RoleQuestions, UserMixin, db.Model):
     # Lower-cased copy with a unique index: "Alice" and "alice" are one account.
     username_key: Mapped[str] = mapped_column(String(30), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(60))
+    # Confusable skeletons (forum/services/names.py) of the username and display name,
+    # indexed so that a new name is compared with every account's in one query.
+    username_skeleton: Mapped[str | None] = mapped_column(String(255), index=True)
+    display_name_skeleton: Mapped[str | None] = mapped_column(String(255), index=True)
+    # A short Markdown bio and its sanitized HTML, rendered once when saved.
+    bio_md: Mapped[str | None] = mapped_column(Text)
+    bio_html: Mapped[str | None] = mapped_column(Text)
+    # The content hash of the uploaded avatar (an AvatarImage row), None for the generated
+    # one. On the row that cards render from, so a change bumps the discussions' version.
+    avatar_hash: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(254))
     email_confirmed: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str | None] = mapped_column(String(255))

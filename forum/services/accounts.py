@@ -7,6 +7,7 @@ from forum.extensions import db, passwords
 from forum.models import Role, User
 from forum.models.users import new_session_token
 from forum.services.errors import NotAllowed, NotFound, ValidationFailed
+from forum.services.names import look_alike_problem, set_skeletons
 from forum.services.text import clean_display_name
 from forum.services.usernames import USERNAME_RULE, is_valid_username
 from forum.sqlite import writing
@@ -43,7 +44,7 @@ def username_problem(username: str) -> str | None:
         return f"Usernames are {USERNAME_RULE}."
     if find_user(username) is not None:
         return "That username is taken."
-    return None
+    return look_alike_problem(username)
 
 
 def password_problem(password: str, username: str, min_length: int, max_length: int) -> str | None:
@@ -74,6 +75,10 @@ def register(
         errors["username"] = problem
     if problem := password_problem(password, username, min_length, max_length):
         errors["password"] = problem
+    display_name = clean_display_name(display_name)
+    # It may look like the new account's own username (not stored yet), no one else's.
+    if display_name and (problem := look_alike_problem(display_name)):
+        errors["display_name"] = problem
     address = None
     if email and email.strip():
         # Checked like the account page's address: a carriage return or a non-address
@@ -87,11 +92,12 @@ def register(
     user = User(
         username=username,
         username_key=username.lower(),
-        display_name=clean_display_name(display_name),
+        display_name=display_name,
         email=address,
         password_hash=passwords.hash(password),
         role=role,
     )
+    set_skeletons(user)
     db.session.add(user)
     db.session.commit()
     return user

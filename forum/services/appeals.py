@@ -1,6 +1,8 @@
 """Appeals: the author of a hidden comment asks, once, for another look; a moderator decides."""
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -52,18 +54,37 @@ def get_appeal(appeal_id: int) -> Appeal:
     return item
 
 
-def open_appeals(limit: int = 50) -> list[Appeal]:
-    return list(
-        db.session.execute(
-            select(Appeal)
-            .options(
-                joinedload(Appeal.comment).joinedload(Comment.article), joinedload(Appeal.author)
-            )
-            .where(Appeal.status == AppealStatus.OPEN)
-            .order_by(Appeal.created_at)
-            .limit(limit)
-        ).scalars()
+def _open_appeals_query():
+    return (
+        select(Appeal)
+        .options(
+            # The queue shows each appealed comment with its article and who hid it; its
+            # author is the appeal's.
+            joinedload(Appeal.comment).options(
+                joinedload(Comment.article), joinedload(Comment.hidden_by)
+            ),
+            joinedload(Appeal.author),
+        )
+        .where(Appeal.status == AppealStatus.OPEN)
+        .order_by(Appeal.created_at, Appeal.id)
     )
+
+
+def open_appeals(limit: int = 50) -> list[Appeal]:
+    """Appeals waiting for a decision, the oldest first."""
+    return list(db.session.execute(_open_appeals_query().limit(limit)).scalars())
+
+
+def open_appeals_after(after: tuple[datetime, int] | None, limit: int) -> list[Appeal]:
+    """Up to ``limit`` open appeals, oldest first, after the one whose (created_at, id) is
+    ``after``."""
+    query = _open_appeals_query()
+    if after is not None:
+        at, appeal_id = after
+        query = query.where(
+            or_(Appeal.created_at > at, and_(Appeal.created_at == at, Appeal.id > appeal_id))
+        )
+    return list(db.session.execute(query.limit(max(limit, 1))).scalars())
 
 
 def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> Appeal:

@@ -5,7 +5,7 @@ Writing them is elsewhere: ``article_import`` (Markdown files with front matter)
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -104,3 +104,12 @@ def series_articles(series: Series) -> list[Article]:
             .order_by(Article.position, Article.published_at, Article.id)
         ).scalars()
     )
+
+
+def articles_query(series: Series | None = None) -> Select:
+    """Every article (of ``series`` when given), with its author and series loaded; callers
+    order and page it."""
+    query = select(Article).options(joinedload(Article.author), joinedload(Article.series))
+    if series is not None:
+        query = query.where(Article.series_id == series.id)
+    return query

@@ -22,6 +22,8 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL, Engine
 
+from forum.services.text import count_of
+
 # Pages copied per step of the SQLite backup: small steps let writers in between them.
 SQLITE_PAGES_PER_STEP = 256
 
@@ -159,8 +161,8 @@ def restore(engine: Engine, path: Path, *, force: bool = False) -> str:
     tables = existing_tables(engine)
     if tables and not force:
         raise TargetNotEmpty(
-            f"The database already has {len(tables)} table(s); restore goes into an empty "
-            "database. Use --force to replace its content."
+            f"The database already has {count_of(len(tables), 'table')}; restore goes into an "
+            "empty database. Use --force to replace its content."
         )
     engine.dispose()
     if engine.dialect.name == "sqlite":

@@ -9,7 +9,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, or_, select, tuple_, union_all
+from sqlalchemy import Select, and_, func, or_, select, tuple_, union_all
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -264,20 +264,29 @@ def new_comments(
     comments are the table's last rows); the SQL filter matches
     ``shown_as`` so that the limit counts only comments the viewer gets, and ``shown_as``
     stays the judge."""
+    rows = db.session.execute(
+        comments_seen_by(article, viewer)
+        .where(Comment.id > after)
+        .order_by(Comment.id)
+        .limit(max(limit, 0))
+    ).scalars()
+    return [comment for comment in rows if shown_as(comment, viewer) is not None]
+
+
+def comments_seen_by(article: Article, viewer: User | None) -> Select:
+    """Every comment of ``article`` that ``viewer`` sees by itself (its author loaded),
+    unordered: the SQL twin of ``shown_as`` (which stays the judge of each row)."""
     seen = Comment.status.in_((CommentStatus.VISIBLE, CommentStatus.HIDDEN))
     if permissions.is_moderator(viewer):
         seen = Comment.status != CommentStatus.DELETED
     elif viewer is not None and getattr(viewer, "is_authenticated", False):
         own = and_(Comment.author_id == viewer.id, Comment.status != CommentStatus.DELETED)
         seen = or_(seen, own)
-    rows = db.session.execute(
+    return (
         select(Comment)
         .options(joinedload(Comment.author))
-        .where(Comment.article_id == article.id, Comment.id > after, seen)
-        .order_by(Comment.id)
-        .limit(max(limit, 0))
-    ).scalars()
-    return [comment for comment in rows if shown_as(comment, viewer) is not None]
+        .where(Comment.article_id == article.id, seen)
+    )
 
 
 def page_of_comment(comment: Comment, viewer: User | None, sort: Sort, per_page: int) -> int:

@@ -12,11 +12,11 @@ This is the only module that writes ``Article.discussion_version``, ``comment_co
 
 Changes made through the ORM are caught by one flush hook (see ``install``), so no service
 can forget an event: a comment posted or changing state, an edit, a pin, an article edited,
-an author suspended, renamed, promoted or deleted. Changes made in bulk SQL, which the ORM
-never sees (votes, account deletion, ``comments populate``), call ``thread_voted``,
-``comments_changed`` or ``recount`` themselves. Nothing here commits: the version moves in
-the same transaction as the change it stands for. Counts move by deltas in SQL
-(``x = x + d``) and a thread is recounted only after its root row is locked, so two
+an author suspended, renamed, given a new picture, promoted or deleted. Changes made in bulk
+SQL, which the ORM never sees (votes, account deletion, ``comments populate``), call
+``thread_voted``, ``comments_changed`` or ``recount`` themselves. Nothing here commits: the
+version moves in the same transaction as the change it stands for. Counts move by deltas in
+SQL (``x = x + d``) and a thread is recounted only after its root row is locked, so two
 transactions at once on PostgreSQL can't lose each other's changes (SQLite serializes
 writers anyway)."""
 
@@ -257,8 +257,16 @@ _ARTICLE_SHOWN = (
     "published_at",
     "discussion_locked",
     "lock_reason",
+    "external_url",
 )
-_USER_SHOWN = ("username", "display_name", "role", "suspended_until", "deleted_at")
+_USER_SHOWN = (
+    "username",
+    "display_name",
+    "avatar_hash",
+    "role",
+    "suspended_until",
+    "deleted_at",
+)
 _SERIES_SHOWN = ("slug", "title")
 _PENDING = "forum_discussion_state"
 

@@ -40,3 +40,9 @@ class Conflict(DomainError):
     """The thing is not in a state that allows this (already hidden, reported twice): 409."""
 
     status = 409
+
+
+class TooLarge(DomainError):
+    """What was sent is larger than allowed (an uploaded picture): 413."""
+
+    status = 413

@@ -10,7 +10,7 @@ didn't happen. Nothing here deletes anything: every state can be reversed."""
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -30,7 +30,7 @@ from forum.services import notifications, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 from forum.services.locking import commit_once, lock
 from forum.services.pages import Page, check_page, paginate
-from forum.services.text import clean_text
+from forum.services.text import clean_text, count_of
 
 
 def record_action(
@@ -126,6 +126,39 @@ def restore_comment(actor: User, comment: Comment, action: ModAction, note: str 
 # --- reports -------------------------------------------------------------------------------
 
 
+ALREADY_REPORTED = "You have already reported this comment."
+
+
+class AlreadyReported(Conflict):
+    """The reader reported this comment before: not an error to them, a fact to show."""
+
+    def __init__(self) -> None:
+        super().__init__(ALREADY_REPORTED)
+
+
+def has_reported(reader: User | None, comment: Comment) -> bool:
+    """Whether ``reader`` has reported ``comment`` (one small indexed query)."""
+    if reader is None:
+        return False
+    found = db.session.execute(
+        select(Report.id).where(Report.comment_id == comment.id, Report.reporter_id == reader.id)
+    ).first()
+    return found is not None
+
+
+def reported_in(reader: User | None, article) -> set[int]:
+    """Ids of the comments under ``article`` that ``reader`` has reported (one query)."""
+    if reader is None:
+        return set()
+    return set(
+        db.session.execute(
+            select(Report.comment_id)
+            .join(Comment, Comment.id == Report.comment_id)
+            .where(Report.reporter_id == reader.id, Comment.article_id == article.id)
+        ).scalars()
+    )
+
+
 def report_comment(reporter: User, comment: Comment, category: str, note: str = "") -> Report:
     """File a report; one per reader per comment, never on one's own comment, not while
     suspended."""
@@ -136,17 +169,14 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
     if not comment.is_visible:
         raise Conflict("That comment is no longer shown, so there's nothing to report.")
     reason = parse_reason(category, field="category")
-    exists = db.session.execute(
-        select(Report.id).where(Report.comment_id == comment.id, Report.reporter_id == reporter.id)
-    ).first()
-    if exists:
-        raise Conflict("You have already reported this comment. Thank you.")
+    if has_reported(reporter, comment):
+        raise AlreadyReported()
     report = Report(
         comment=comment, reporter=reporter, category=reason, note=clean_text(note).strip()[:500]
     )
     db.session.add(report)
     # A double-click: the unique (comment, reporter) refuses the second insert.
-    commit_once(lambda: Conflict("You have already reported this comment. Thank you."))
+    commit_once(AlreadyReported)
     return report
 
 
@@ -162,7 +192,7 @@ def dismiss_reports(actor: User, comment: Comment, note: str = "") -> int:
         ModAction.DISMISS,
         comment=comment,
         article_id=comment.article_id,
-        reason=f"{closed} report(s) dismissed",
+        reason=f"{count_of(closed, 'report')} dismissed",
         note=note,
     )
     db.session.commit()
@@ -198,6 +228,9 @@ def open_report_count() -> int:
 class QueueItem:
     comment: Comment
     reports: list[Report]
+    # When the newest open report on the comment was filed: the queue's order, and where a
+    # cursor over the queue resumes.
+    newest: datetime | None = None
 
     @property
     def categories(self) -> dict[str, int]:
@@ -207,27 +240,22 @@ class QueueItem:
         return counts
 
 
-def report_queue(page: int, per_page: int) -> Page[QueueItem]:
-    """Open reports grouped by comment, the most recently reported first."""
+def _open_reports_by_comment():
+    """Comments with open reports and when the newest was filed, the queue's one order."""
     newest = func.max(Report.created_at)
-    base = (
+    query = (
         select(Report.comment_id, newest.label("newest"))
         .where(Report.status == ReportStatus.OPEN)
         .group_by(Report.comment_id)
     )
-    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-    per_page = max(per_page, 1)
-    check_page(page, total, per_page)
-    ids = [
-        row.comment_id
-        for row in db.session.execute(
-            base.order_by(newest.desc(), Report.comment_id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    ]
+    return query, newest
+
+
+def _queue_items(rows) -> list[QueueItem]:
+    """The queue's items for ``(comment_id, newest)`` rows, in their order (two queries)."""
+    ids = [row.comment_id for row in rows]
     if not ids:
-        return Page([], page, per_page, total)
+        return []
     comments = {
         c.id: c
         for c in db.session.execute(
@@ -239,21 +267,49 @@ def report_queue(page: int, per_page: int) -> Page[QueueItem]:
     reports: dict[int, list[Report]] = {}
     for report in db.session.execute(
         select(Report)
+        .options(joinedload(Report.reporter))
         .where(Report.comment_id.in_(ids), Report.status == ReportStatus.OPEN)
-        .order_by(Report.created_at.desc())
+        .order_by(Report.created_at.desc(), Report.id.desc())
     ).scalars():
         reports.setdefault(report.comment_id, []).append(report)
-    items = [QueueItem(comments[i], reports.get(i, [])) for i in ids]
-    return Page(items, page, per_page, total)
+    return [
+        QueueItem(comments[row.comment_id], reports.get(row.comment_id, []), row.newest)
+        for row in rows
+    ]
+
+
+def report_queue(page: int, per_page: int) -> Page[QueueItem]:
+    """Open reports grouped by comment, the most recently reported first."""
+    base, newest = _open_reports_by_comment()
+    total = db.session.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+    per_page = max(per_page, 1)
+    check_page(page, total, per_page)
+    rows = db.session.execute(
+        base.order_by(newest.desc(), Report.comment_id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(_queue_items(rows), page, per_page, total)
+
+
+def report_queue_after(after: tuple[datetime, int] | None, limit: int) -> list[QueueItem]:
+    """Up to ``limit`` items of the queue in its order, after the item whose (newest report,
+    comment id) is ``after``: a cursor that new reports never make skip or repeat an item
+    (a comment reported again moves to the front, behind a reader already past it)."""
+    base, newest = _open_reports_by_comment()
+    if after is not None:
+        at, comment_id = after
+        base = base.having(or_(newest < at, and_(newest == at, Report.comment_id < comment_id)))
+    rows = db.session.execute(
+        base.order_by(newest.desc(), Report.comment_id.desc()).limit(max(limit, 1))
+    ).all()
+    return _queue_items(rows)
 
 
 # --- the log --------------------------------------------------------------------------------
 
 
-def log_page(
-    page: int, per_page: int, *, action: str | None = None, moderator: str | None = None
-) -> Page[ModerationAction]:
-    """A page of the moderation log, newest first, optionally filtered."""
+def _log_query(action: str | None, moderator: str | None) -> Select:
     query = select(ModerationAction).options(
         joinedload(ModerationAction.actor),
         joinedload(ModerationAction.target_user),
@@ -269,4 +325,27 @@ def log_page(
         query = query.join(User, ModerationAction.actor_id == User.id).where(
             User.username_is(moderator)
         )
+    return query
+
+
+def log_page(
+    page: int, per_page: int, *, action: str | None = None, moderator: str | None = None
+) -> Page[ModerationAction]:
+    """A page of the moderation log, newest first, optionally filtered."""
+    query = _log_query(action, moderator)
     return paginate(query.order_by(ModerationAction.id.desc()), page, per_page)
+
+
+def log_after(
+    after_id: int | None, limit: int, *, action: str | None = None, moderator: str | None = None
+) -> list[ModerationAction]:
+    """Up to ``limit`` log entries, newest first, older than entry ``after_id`` (the log is
+    append-only, so its ids are a cursor that new entries never disturb)."""
+    query = _log_query(action, moderator)
+    if after_id is not None:
+        query = query.where(ModerationAction.id < after_id)
+    return list(
+        db.session.execute(
+            query.order_by(ModerationAction.id.desc()).limit(max(limit, 1))
+        ).scalars()
+    )

@@ -3,7 +3,7 @@ never about a comment readers can't see (pending or hidden comments notify when 
 
 from datetime import timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -205,9 +205,10 @@ def unread_count(user: User) -> int:
     ).scalar_one()
 
 
-def page_for(user: User, page: int, per_page: int) -> Page[Notification]:
-    """The user's notifications, newest first, paged (old ones are kept)."""
-    query = (
+def shown_to(user: User) -> Select:
+    """The user's notifications they may see, with what they name loaded; unordered (the
+    inbox pages by number, the API by cursor)."""
+    return (
         select(Notification)
         .options(
             joinedload(Notification.actor),
@@ -215,9 +216,12 @@ def page_for(user: User, page: int, per_page: int) -> Page[Notification]:
             joinedload(Notification.article),
         )
         .where(Notification.user_id == user.id, _shown_to_reader())
-        .order_by(Notification.id.desc())
     )
-    return paginate(query, page, per_page)
+
+
+def page_for(user: User, page: int, per_page: int) -> Page[Notification]:
+    """The user's notifications, newest first, paged (old ones are kept)."""
+    return paginate(shown_to(user).order_by(Notification.id.desc()), page, per_page)
 
 
 def get_own(user: User, notification_id: int) -> Notification:
@@ -241,6 +245,28 @@ def mark_read(user: User, notification_id: int) -> bool:
     )
     db.session.commit()
     return result.rowcount > 0
+
+
+def mark_some_read(user: User, notification_ids: list[int]) -> int:
+    """Mark these of the user's notifications read, in one statement; NotFound (and nothing
+    marked) when any of them isn't theirs or doesn't exist. How many were unread."""
+    wanted = set(notification_ids)
+    if not wanted:
+        return 0
+    theirs = db.session.execute(
+        select(func.count(Notification.id)).where(
+            Notification.id.in_(wanted), Notification.user_id == user.id
+        )
+    ).scalar_one()
+    if theirs != len(wanted):
+        raise NotFound("No such notification.")
+    result = db.session.execute(
+        update(Notification)
+        .where(Notification.id.in_(wanted), Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+    db.session.commit()
+    return result.rowcount
 
 
 def mark_all_read(user: User) -> int:

@@ -3,7 +3,7 @@ the server checks them on every POST whatever the templates chose to show."""
 
 from datetime import datetime, timedelta
 
-from forum.models import Article, Comment, CommentStatus, Role, User, utcnow
+from forum.models import Article, Comment, CommentStatus, Role, TokenScope, User, utcnow
 
 
 def _is_user(user: User | None) -> bool:
@@ -24,6 +24,12 @@ def in_good_standing(user: User | None) -> bool:
     member reading, appealing and deleting their own data, and nothing else (no votes,
     reports, follows or pins, whatever their role)."""
     return _is_user(user) and not user.is_suspended()
+
+
+def can_edit_profile(user: User | None) -> bool:
+    """A new name, bio or picture is a write power: a suspended member keeps theirs as they
+    are (they may still remove their picture)."""
+    return in_good_standing(user) and user.deleted_at is None
 
 
 def can_post(user: User | None, article: Article) -> bool:
@@ -131,5 +137,24 @@ def can_write_articles(user: User | None) -> bool:
 
 
 def can_edit_article(user: User | None, article: Article) -> bool:
-    """Authors edit their own articles; moderators and admins edit any article."""
+    """Authors edit their own articles; moderators and admins edit any article. An external
+    article has no text here to edit: admins change its title and address on their page."""
+    if article.is_external:
+        return False
     return can_write_articles(user) and (article.author_id == user.id or is_moderator(user))
+
+
+def can_make_tokens(user: User | None) -> bool:
+    """Personal API tokens are made by members in good standing (a suspended member's
+    tokens stop working, so making new ones would be pointless)."""
+    return in_good_standing(user) and user.deleted_at is None
+
+
+def can_hold_token_scope(user: User | None, scope: TokenScope) -> bool:
+    """A token's scope reaches no higher than its holder's role: moderate is for
+    moderators and admins, read and write for every member."""
+    if not _is_user(user):
+        return False
+    if scope is TokenScope.MODERATE:
+        return user.is_moderator
+    return True

@@ -1,9 +1,9 @@
 """Pre-moderation and trust: which accounts' comments wait for a moderator, how many links a
 young account may post, and approving or rejecting what waits."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -24,7 +24,7 @@ from forum.services.moderation import (
     record_comment_action,
     require_moderator,
 )
-from forum.services.text import clean_text
+from forum.services.text import clean_text, count_of
 
 
 def approved_count(user: User) -> int:
@@ -63,8 +63,8 @@ def check_link_cap(
     links = count_links(body)
     if links > max_links:
         raise NotAllowed(
-            f"New accounts can include at most {max_links} link(s) in a comment; this one has "
-            f"{links}. The limit lifts as your comments are approved.",
+            f"New accounts can include at most {count_of(max_links, 'link')} in a comment; "
+            f"this one has {links}. The limit lifts as your comments are approved.",
             field="body",
         )
 
@@ -80,16 +80,30 @@ def count_links(body: str) -> int:
     )
 
 
-def pending_comments(limit: int = 50) -> list[Comment]:
-    return list(
-        db.session.execute(
-            select(Comment)
-            .options(joinedload(Comment.author), joinedload(Comment.article))
-            .where(Comment.status == CommentStatus.PENDING)
-            .order_by(Comment.created_at)
-            .limit(limit)
-        ).scalars()
+def _pending_query():
+    return (
+        select(Comment)
+        .options(joinedload(Comment.author), joinedload(Comment.article))
+        .where(Comment.status == CommentStatus.PENDING)
+        .order_by(Comment.created_at, Comment.id)
     )
+
+
+def pending_comments(limit: int = 50) -> list[Comment]:
+    """The comments waiting for review, the longest waiting first."""
+    return list(db.session.execute(_pending_query().limit(limit)).scalars())
+
+
+def pending_comments_after(after: tuple[datetime, int] | None, limit: int) -> list[Comment]:
+    """Up to ``limit`` comments waiting for review, in the queue's order, after the one whose
+    (created_at, id) is ``after``."""
+    query = _pending_query()
+    if after is not None:
+        at, comment_id = after
+        query = query.where(
+            or_(Comment.created_at > at, and_(Comment.created_at == at, Comment.id > comment_id))
+        )
+    return list(db.session.execute(query.limit(max(limit, 1))).scalars())
 
 
 def approve_comment(actor: User, comment: Comment) -> Comment:

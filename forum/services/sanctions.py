@@ -15,7 +15,7 @@ from forum.services import permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
 from forum.services.locking import lock
 from forum.services.moderation import record_action, require_moderator
-from forum.services.text import clean_text
+from forum.services.text import clean_text, count_of
 
 
 def lock_article(actor: User, article: Article, reason: str = "") -> Article:
@@ -59,7 +59,7 @@ def suspend_user(actor: User, target: User, days: int | None, reason: str) -> Us
         raise NotAllowed("Suspend for 1 to 3650 days, or indefinitely.", field="days")
     until = INDEFINITE if days is None else utcnow() + timedelta(days=days)
     target.suspended_until, target.suspension_reason = until, reason[:500]
-    length = "indefinitely" if days is None else f"for {days} day(s)"
+    length = "indefinitely" if days is None else f"for {count_of(days, 'day')}"
     record_action(actor, ModAction.SUSPEND, target_user=target, reason=f"{length}: {reason}")
     db.session.commit()
     return target

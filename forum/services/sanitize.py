@@ -97,7 +97,13 @@ _ARTICLE_TAGS = _ALLOWED_TAGS | {
     "th",
     "td",
 }
-_PROFILE_TAGS = {"comment": _ALLOWED_TAGS, "article": _ARTICLE_TAGS}
+# Bios on profiles: a comment's tags, without links for accounts not trusted yet.
+_PROFILE_TAGS = {
+    "comment": _ALLOWED_TAGS,
+    "article": _ARTICLE_TAGS,
+    "bio": _ALLOWED_TAGS,
+    "bio_without_links": _ALLOWED_TAGS - {"a"},
+}
 _VOID_TAGS = frozenset({"br", "hr"})
 _ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 
@@ -171,7 +177,8 @@ def render_markdown(text: str, backend: str | None = None, *, profile: str = "co
     ``rel="nofollow ugc noopener"``. ``@name`` mentions stay plain text here.
 
     ``profile`` is ``"comment"`` (default) or ``"article"``, which also allows headings and
-    tables (for the publisher's articles; everything else is the same).
+    tables (for the publisher's articles; everything else is the same); ``"bio"`` is a
+    comment's, and ``"bio_without_links"`` the same with every link reduced to its text.
     """
     return _render(text, backend, profile).html
 
@@ -188,7 +195,7 @@ def render_comment(text: str, backend: str | None = None) -> Rendered:
 
 def _render(text: str, backend: str | None, profile: str) -> Rendered:
     if profile not in _PROFILE_TAGS:
-        raise ValueError(f"unknown profile {profile!r}: expected 'comment' or 'article'")
+        raise ValueError(f"unknown profile {profile!r}: expected one of {sorted(_PROFILE_TAGS)}")
     backend = _configured_backend if backend is None else _check_backend(backend)
     clean = _bleach_cleaner(profile).clean if backend == "bleach" else _NH3_CLEANERS[profile].clean
     finisher = _Finisher(_PROFILE_TAGS[profile])

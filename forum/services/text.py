@@ -66,3 +66,11 @@ def xml_safe(text: str | None) -> str:
     feeds): rows stored before the normaliser existed may still contain them, and one
     such character must not take a whole feed down."""
     return _UNWANTED.sub("", text or "")
+
+
+def count_of(number: int, singular: str, plural: str | None = None) -> str:
+    """'1 report', '2 reports', '0 links': a number with its noun in the right form.
+
+    Whole phrases stay in one string, so they can be translated later."""
+    noun = singular if number == 1 else (plural or f"{singular}s")
+    return f"{number:,} {noun}"

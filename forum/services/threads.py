@@ -3,6 +3,7 @@
 Reading a page of a discussion is ``forum.services.discussion_pages``; building its tree,
 ``forum.services.trees``."""
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from forum.services import (
     permissions,
     premoderation,
 )
-from forum.services.errors import Forbidden, NotAllowed, NotFound
+from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from forum.services.locking import is_unique_violation, lock
 from forum.services.text import is_blank, strip_control_characters
 from forum.sqlite import writing
@@ -307,6 +308,26 @@ def authors_of(comment_ids: Iterable[int]) -> dict[int, User]:
     return {comment_id: user for comment_id, user in rows}
 
 
+EDITED_ELSEWHERE = (
+    "This comment was changed elsewhere (another tab or window) after you started editing. "
+    "Nothing was overwritten: your text and the current one are side by side below."
+)
+
+
+class EditedElsewhere(Conflict):
+    """An edit started from an older revision of the comment than the one now stored."""
+
+    def __init__(self, current_body: str, current_revision: str) -> None:
+        super().__init__(EDITED_ELSEWHERE)
+        self.current_body = current_body
+        self.current_revision = current_revision
+
+
+def revision_of(comment: Comment) -> str:
+    """A short fingerprint of the comment's current text: what an edit form started from."""
+    return hashlib.sha256(comment.body_md.encode()).hexdigest()[:16]
+
+
 def edit_comment(
     user: User,
     comment: Comment,
@@ -314,11 +335,14 @@ def edit_comment(
     *,
     settings: DiscussionSettings = DiscussionSettings(),
     now: datetime | None = None,
+    base_revision: str | None = None,
 ) -> Comment:
     """Replace a comment's text within the edit window, keeping the old text as a revision.
 
     The new text is rendered before the write transaction; inside it the comment's row is
-    read again and locked, so two edits at once each keep the text the other replaced."""
+    read again and locked, so two edits at once each keep the text the other replaced.
+    ``base_revision`` (``revision_of`` the text the editor started from) refuses to save
+    over a newer text with ``EditedElsewhere``: two tabs never silently overwrite."""
     now = now or utcnow()
     check_can_edit(user, comment, settings, now)
     body = clean_body(body, settings)
@@ -330,6 +354,10 @@ def edit_comment(
         check_can_edit(user, comment, settings, now)
         if body == comment.body_md:
             return comment
+        if base_revision and base_revision != revision_of(comment):
+            conflict = EditedElsewhere(comment.body_md, revision_of(comment))
+            db.session.rollback()  # nothing written: let go of the lock at once
+            raise conflict
         db.session.add(
             CommentRevision(
                 comment=comment,

@@ -21,6 +21,7 @@ from forum.models import (
     Comment,
     CommentRevision,
     CommentStatus,
+    DisplayNameChange,
     EmailPreference,
     Follow,
     Notification,
@@ -32,7 +33,7 @@ from forum.models import (
     utcnow,
 )
 from forum.models.users import new_session_token
-from forum.services import discussion_state
+from forum.services import avatars, discussion_state
 from forum.services.errors import Conflict, NotAllowed
 
 EXPORT_FORMAT = 1
@@ -85,6 +86,15 @@ def export_data(user: User, *, now: datetime | None = None) -> dict[str, Any]:
         "account": {
             "username": user.username,
             "display_name": user.display_name,
+            "display_name_history": [
+                {"old": change.old_name, "new": change.new_name, "at": _time(change.changed_at)}
+                for change in db.session.execute(
+                    select(DisplayNameChange)
+                    .where(DisplayNameChange.user_id == user.id)
+                    .order_by(DisplayNameChange.changed_at, DisplayNameChange.id)
+                ).scalars()
+            ],
+            "bio": user.bio_md,
             "email": user.email,
             "email_confirmed": user.email_confirmed,
             "role": user.role.value,
@@ -222,6 +232,11 @@ def delete_account(
     user.email_confirmed = False
     user.email_preference = EmailPreference.NONE
     user.display_name = None
+    user.display_name_skeleton = None
+    user.bio_md = user.bio_html = None
+    avatars.drop_uploaded(user)
+    # The names they went by are theirs too; the username stays, reserved, on the row.
+    db.session.execute(delete(DisplayNameChange).where(DisplayNameChange.user_id == user.id))
     user.password_hash = None
     user.role = Role.READER  # no privilege outlives the account
     user.session_token = new_session_token()  # every session, everywhere, ends

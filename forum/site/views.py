@@ -2,7 +2,7 @@
 
 A service's NotFound reaches the app's error handler, which renders the 404 page."""
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, Response, current_app, render_template, request
 
 from forum.auth.current import current_actor
 from forum.discussion.page import serve_article
@@ -44,10 +44,25 @@ def profile(username: str):
         profile=user,
         comments=comments,
         helpful=community.helpful_votes_received(user),
+        name_history=profiles.name_history(user),
         suspend_form=SuspendForm(formdata=None),
         unsuspend_form=ReasonForm(formdata=None),
         role_form=role_form,
     )
+
+
+@bp.get("/theme.css")
+def theme_stylesheet():
+    """The accent colour from settings (forum/theme.py). Its URL carries the stylesheet's
+    hash (``?v=``), so browsers keep it for a year and a new colour is a new URL."""
+    theme = current_app.extensions["forum_theme"]
+    response = Response(theme.stylesheet, mimetype="text/css")
+    if request.args.get("v") == theme.stylesheet_version:
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response.headers["Cache-Control"] = "public, no-cache"
+    response.set_etag(theme.stylesheet_version)
+    return response.make_conditional(request)
 
 
 @bp.get("/articles/<slug>")

@@ -138,7 +138,8 @@ def person(live):
 @pytest.fixture
 def article(live, person):
     """A fresh article by a fresh author: ``(slug, author_username)``."""
-    author = person("writer", role=Role.AUTHOR, display_name="Wendy Writer")
+    # Display names are unique up to look-alikes (forum/services/names.py): numbered.
+    author = person("writer", role=Role.AUTHOR, display_name=unique("Wendy Writer "))
     slug = unique("article-")
 
     def build():

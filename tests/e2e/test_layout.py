@@ -42,4 +42,41 @@ def test_the_dark_theme_follows_the_system(contexts, live, scene):
 
     light, dark = background("light"), background("dark")
     assert light != dark
-    assert dark == "rgb(20, 21, 24)"
+    assert dark == "rgb(19, 20, 22)"
+
+
+def test_the_header_fits_one_line_on_a_phone(contexts, live, scene):
+    """A moderator's header has the most links; on a phone they scroll sideways inside the
+    header, which stays one line high, instead of wrapping."""
+    page = contexts(viewport=PHONE).new_page()
+    sign_in(page, live, scene.moderator)
+    page.goto(f"/articles/{scene.slug}")
+    brand = page.locator(".brand").bounding_box()
+    links = page.locator(".nav-list > li").all()
+    tops = {round(link.bounding_box()["y"]) for link in links}
+    assert len(tops) == 1, f"the navigation wraps onto {len(tops)} lines"
+    assert abs(next(iter(tops)) - brand["y"]) < brand["height"]
+    assert page.locator(".site-header").bounding_box()["height"] < 70
+
+
+def test_comment_actions_are_quiet_buttons(contexts, live, scene):
+    page = contexts().new_page()
+    sign_in(page, live, scene.moderator)
+    page.goto(f"/articles/{scene.slug}")
+    style = page.evaluate(
+        """() => { const a = document.querySelector('.comment-actions .action-permalink');
+                   const s = getComputedStyle(a);
+                   return [s.textDecorationLine, s.display, a.getBoundingClientRect().height]; }"""
+    )
+    assert style[0] == "none"
+    assert style[1] in ("flex", "inline-flex")  # a flex item is blockified
+    assert style[2] >= 24  # a comfortable target
+
+
+def test_the_embedding_page_can_choose_the_theme(contexts, live, scene):
+    """``data-theme`` on the root element wins over the system's setting (an embedding page
+    passes its own)."""
+    page = contexts(color_scheme="light").new_page()
+    page.goto("/")
+    page.evaluate("document.documentElement.dataset.theme = 'dark'")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(19, 20, 22)"

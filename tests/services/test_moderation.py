@@ -192,7 +192,7 @@ def test_dismissing_closes_the_reports_and_leaves_the_comment(p):
     [entry] = log_entries()
     assert (entry.action, entry.reason, entry.note) == (
         ModAction.DISMISS,
-        "2 report(s) dismissed",
+        "2 reports dismissed",
         "Not spam.",
     )
     refused(Conflict, moderation.dismiss_reports, p.mod, p.comment)
@@ -307,7 +307,7 @@ def test_young_untrusted_accounts_may_post_only_a_few_links(p):
     rules = {"max_links": 2, "new_account_days": 3, "trusted_after": 3}
     error = refused(NotAllowed, premoderation.check_link_cap, p.rita, three, **rules)
     assert error.field == "body"
-    assert "at most 2 link(s)" in error.message
+    assert "at most 2 links" in error.message
     premoderation.check_link_cap(p.rita, "https://a.example https://b.example", **rules)
 
     p.wes.created_at = utcnow() - timedelta(days=4)  # no longer young
@@ -426,7 +426,7 @@ def test_suspend_for_some_days_then_lift(p):
     assert p.rita.suspension_reason is None
     refused(Conflict, sanctions.unsuspend_user, p.mod, p.rita)
     assert [(e.action, e.reason) for e in log_entries()] == [
-        (ModAction.SUSPEND, "for 3 day(s): Flame war."),
+        (ModAction.SUSPEND, "for 3 days: Flame war."),
         (ModAction.UNSUSPEND, "Served."),
     ]
 

@@ -61,7 +61,11 @@ def test_register_without_a_token_is_refused_and_creates_nobody(csrf_app, client
     client.get("/register")  # a session exists, but the POST doesn't carry its token
     response = client.post("/register", data=REGISTRATION)
     assert response.status_code == 400
-    assert "CSRF" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "CSRF" not in page  # never the library's words
+    assert "This form had expired, so nothing was sent." in page
+    assert 'value="newcomer"' in page  # what was typed comes back (never the password)
+    assert NEW_PASSWORD not in page
     assert user_count(csrf_app) == 1
 
 
@@ -161,6 +165,8 @@ def test_buttons_without_a_token_are_refused_by_the_global_csrf_check(csrf_app, 
     ):
         response = client.post(path)
         assert response.status_code == 400, path
-        assert "CSRF" in response.get_data(as_text=True)
+        page = response.get_data(as_text=True)
+        assert "CSRF" not in page  # the reader's words, not the library's
+        assert "This form had expired, so nothing was sent." in page
     with csrf_app.app_context():
         assert db.session.get(Comment, comment_id).is_visible

@@ -13,15 +13,18 @@ from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, Role
 from forum.page_cache import LocalStore, PageCache, RedisStore
 from forum.services import (
+    avatars,
     community,
     discussion_pages,
     discussion_state,
     moderation,
     premoderation,
+    profiles,
     sanctions,
     threads,
     your_data,
 )
+from tests.avatar_support import png_bytes
 from tests.conftest import (
     PASSWORD,
     TEST_REDIS_URL,
@@ -94,6 +97,8 @@ def _set(obj, name, value):
     db.session.commit()
 
 
+_LIMITS = {"max_bytes": 1_000_000, "max_pixels": 1_000_000}
+
 # Each event: (setup, action). The version is read between the two, so each action proves
 # on its own that it makes a new version.
 EVENTS: dict[str, tuple[Callable | None, Callable]] = {
@@ -139,6 +144,17 @@ EVENTS: dict[str, tuple[Callable | None, Callable]] = {
         lambda w, _: sanctions.change_role(None, w.alice, "moderator"),
     ),
     "display name change": (None, lambda w, _: _set(w.alice, "display_name", "Alice L.")),
+    "profile edit of a commenter": (
+        None,
+        lambda w, _: profiles.update_profile(
+            w.alice, display_name="Alice Liddell", bio="Down the hole.", trusted_after=3
+        ),
+    ),
+    "avatar upload": (None, lambda w, _: avatars.set_uploaded(w.alice, png_bytes(), **_LIMITS)),
+    "avatar removal": (
+        lambda w: avatars.set_uploaded(w.alice, png_bytes(), **_LIMITS),
+        lambda w, _: avatars.remove_uploaded(w.alice),
+    ),
     "account deletion": (
         None,
         lambda w, _: your_data.delete_account(w.alice, PASSWORD, remove_comments=False),
@@ -198,6 +214,18 @@ def test_what_readers_see_changes_with_the_event(app, world):
     community.vote(world.bob, world.visible)
     assert "1 found this helpful" in page(anonymous(app)).get_data(as_text=True)
     assert "1 found this helpful" not in before
+
+
+def test_a_new_avatar_is_on_the_cached_anonymous_page_at_once(app, world):
+    """Comment cards are cached per version: the new picture's address must be there."""
+    before = page(anonymous(app)).get_data(as_text=True)
+    assert "/avatars/alice.svg" in before
+    digest = avatars.set_uploaded(world.alice, png_bytes(), **_LIMITS)
+    after = page(anonymous(app)).get_data(as_text=True)
+    assert f"/avatars/alice/{digest}.webp" in after
+    assert "/avatars/alice.svg" not in after
+    avatars.remove_uploaded(world.alice)
+    assert "/avatars/alice.svg" in page(anonymous(app)).get_data(as_text=True)
 
 
 def test_changes_no_reader_sees_keep_the_version(app, world):

@@ -11,13 +11,16 @@ first given sticks. So memory tests reset the storage, and Redis tests give each
 key prefix (forgetting the previous one), delete only their own keys, and build the second
 "worker" after the first has counted, so that only a shared store can carry the count over."""
 
+import re
 import uuid
 from contextlib import ExitStack
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, select
 
 from forum import create_app
+from forum.auth import devices
 from forum.extensions import db, limiter
 from forum.models import Comment, CommentRevision, Report, Role, User
 from forum.services import threads
@@ -27,6 +30,7 @@ LIMITS = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_LOGIN": "3 per minute",
     "RATELIMIT_LOGIN_ACCOUNT": "2 per minute",
+    "RATELIMIT_LOGIN_DEVICE": "2 per minute",
     "RATELIMIT_REGISTER": "2 per minute",
     "RATELIMIT_POST": "3 per minute",
     "RATELIMIT_POST_NEW_ACCOUNT": "1 per minute",
@@ -94,14 +98,20 @@ def html(response) -> str:
     return response.get_data(as_text=True)
 
 
-def assert_too_many(response) -> None:
-    """429, as a page in the site's layout, saying when to come back."""
+WAIT_SAYS = re.compile(r"again in \d+ (second|minute|hour)s?\.")
+
+
+def assert_too_many(response, kept: str | None = None) -> None:
+    """429, as a page in the site's layout, saying how long to wait (no "go back"), with
+    ``kept`` (the reader's text) still in its form when given."""
     assert response.status_code == 429, html(response)[:300]
     page = html(response)
-    assert "<h1>Too many requests</h1>" in page
     assert 'class="site-header"' in page  # the site's layout, not a bare error
-    assert "Slow down a little" in page
+    assert WAIT_SAYS.search(page), page[:2000]
+    assert "go back" not in page
     assert int(response.headers["Retry-After"]) > 0
+    if kept is not None:
+        assert re.search(r"<textarea[^>]*>\s*" + re.escape(kept), page), "the draft is kept"
 
 
 def from_address(address: str) -> dict:
@@ -145,6 +155,102 @@ def test_login_attempts_are_limited_per_account_from_any_address(limited):
     assert try_login(client, "someone-else", address="10.0.1.3").status_code == 400
 
 
+# --- known devices: throttling an attacker never locks the owner out -------------------------
+
+
+def device_cookie(client) -> str | None:
+    cookie = client.get_cookie(devices.COOKIE_NAME, path=devices.COOKIE_PATH)
+    return cookie.value if cookie else None
+
+
+def with_device(app, value: str):
+    """A browser holding the device cookie ``value`` (and nothing else)."""
+    client = client_as(app)
+    client.set_cookie(devices.COOKIE_NAME, value, path=devices.COOKIE_PATH)
+    return client
+
+
+def owners_device(app, username: str = "rita") -> str:
+    """The device cookie an earlier successful login left in the owner's browser."""
+    owner = client_as(app)
+    assert try_login(owner, username, PASSWORD, address="10.7.0.1").status_code == 302
+    value = device_cookie(owner)
+    assert value
+    return value
+
+
+def lock_out_strangers(client, username: str = "rita") -> None:
+    """An attacker's wrong guesses until the account answers 429 to strangers."""
+    statuses = [try_login(client, username, address="10.6.6.6").status_code for _ in range(6)]
+    assert statuses[-1] == 429
+
+
+def test_a_known_device_logs_in_while_strangers_are_throttled(limited):
+    app = limited.build()
+    make_user("rita")
+    cookie = owners_device(app)
+    lock_out_strangers(client_as(app))
+    # The owner, from the attacker's very address, on their own device: let in.
+    owner = with_device(app, cookie)
+    response = try_login(owner, "rita", PASSWORD, address="10.6.6.6")
+    assert response.status_code == 302
+    # The same right password from an unknown device waits, and is told how long.
+    stranger = client_as(app)
+    response = try_login(stranger, "rita", PASSWORD, address="10.8.8.8")
+    assert_too_many(response)
+    assert "Too many login attempts. You can try again in" in html(response)
+    assert 'value="rita"' in html(response)  # the login form again, with the name typed
+
+
+def test_a_forged_or_foreign_device_cookie_grants_nothing(limited):
+    app = limited.build()
+    make_user("rita")
+    make_user("bob")
+    ritas = owners_device(app, "rita")
+    lock_out_strangers(client_as(app), "bob")
+    # Rita's cookie says nothing about Bob's account.
+    assert_too_many(try_login(with_device(app, ritas), "bob", PASSWORD, address="10.9.0.1"))
+    # A cookie signed by someone else, or altered, is nobody's.
+    forged = URLSafeTimedSerializer("not the key", salt="forum.known-device").dumps(
+        ["bob", "guessed"]
+    )
+    assert_too_many(try_login(with_device(app, forged), "bob", PASSWORD, address="10.9.0.2"))
+    altered = ritas.replace(ritas.split(".")[0], "WyJib2IiLCAieCJd")
+    assert_too_many(try_login(with_device(app, altered), "bob", PASSWORD, address="10.9.0.3"))
+
+
+def test_a_stolen_device_cookie_buys_only_a_few_guesses(limited):
+    app = limited.build()
+    make_user("rita")
+    stolen = with_device(app, owners_device(app))
+    for _ in range(2):  # RATELIMIT_LOGIN_DEVICE: 2 per minute
+        assert try_login(stolen, "rita", address="10.5.5.5").status_code == 400
+    assert_too_many(try_login(stolen, "rita", PASSWORD, address="10.5.5.5"))
+
+
+def test_a_successful_login_marks_the_device_for_that_account_only(limited):
+    app = limited.build()
+    make_user("rita")
+    client = client_as(app)
+    assert try_login(client, "rita", WRONG).status_code == 400
+    assert device_cookie(client) is None  # a failed login marks nothing
+    assert try_login(client, "Rita ", PASSWORD).status_code == 302
+    with app.test_request_context(
+        "/login",
+        method="POST",
+        data={"username": "rita"},
+        headers={"Cookie": f"{devices.COOKIE_NAME}={device_cookie(client)}"},
+    ):
+        assert devices.is_known_device()
+    with app.test_request_context(
+        "/login",
+        method="POST",
+        data={"username": "bob"},
+        headers={"Cookie": f"{devices.COOKIE_NAME}={device_cookie(client)}"},
+    ):
+        assert not devices.is_known_device()
+
+
 # --- registration -----------------------------------------------------------------------------
 
 
@@ -178,12 +284,32 @@ def test_posting_is_limited_per_account(limited):
     regular = client_as(app, trusted_user("regular"))
     for n in range(3):
         assert post(regular, "the-article", f"Comment {n}.").status_code == 302
-    assert_too_many(post(regular, "the-article", "One too many."))
+    assert_too_many(post(regular, "the-article", "One too many."), kept="One too many.")
     assert_too_many(post(regular, "the-article", "New address.", address="10.9.9.9"))
     other = client_as(app, make_user("other", role=Role.AUTHOR))
     assert post(other, "the-article", "Someone else.").status_code == 302
     comments = db.session.execute(select(Comment.body_md).where(Comment.article_id == article.id))
     assert "One too many." not in set(comments.scalars())
+
+
+def test_the_script_is_told_how_long_to_wait_in_the_form(limited):
+    """Inline, nothing navigated away: no "go back", just when to post again."""
+    app = limited.build()
+    make_article(slug="the-article")
+    client = client_as(app, trusted_user("regular"))
+    json = {"Accept": "application/json"}
+    for n in range(3):
+        response = client.post(
+            "/articles/the-article/comments", data={"body": f"Comment {n}."}, headers=json
+        )
+        assert response.status_code == 201
+    response = client.post(
+        "/articles/the-article/comments", data={"body": "One too many."}, headers=json
+    )
+    assert response.status_code == 429
+    (message,) = response.get_json()["errors"]["form"]
+    assert re.fullmatch(r"You can post again in \d+ seconds?\.", message), message
+    assert int(response.headers["Retry-After"]) > 0
 
 
 def test_new_accounts_post_more_slowly_until_trusted(limited):
@@ -208,7 +334,8 @@ def test_comments_and_replies_share_one_posting_budget(limited):
         assert post(client, "the-article", f"Comment {n}.").status_code == 302
     parent = threads.post_comment(make_user("other"), article, "Reply to me.")
     response = client.post(f"/comments/{parent.id}/reply", data={"body": "A fourth."})
-    assert_too_many(response)
+    assert_too_many(response, kept="A fourth.")
+    assert "You can post again in" in html(response)
 
 
 def test_edits_are_limited_per_account(limited):
@@ -224,7 +351,7 @@ def test_edits_are_limited_per_account(limited):
     response = client.post(
         f"/comments/{comments[0].id}/edit", data={"body": "Too many."}, **from_address("10.3.3.3")
     )
-    assert_too_many(response)
+    assert_too_many(response, kept="Too many.")
     assert client.get(f"/comments/{comments[0].id}/edit").status_code == 200  # reading the form
     db.session.rollback()
     assert db.session.execute(select(func.count(CommentRevision.id))).scalar_one() == 3

@@ -69,8 +69,8 @@ def test_article_page_shows_the_article_and_its_place_in_the_series(client, seri
     assert 'datetime="2026-10-01T12:00:00Z"' in body
     assert "<p>Body text.</p>" in body
     assert "Article 2 of 3" in body
-    assert re.search(r'rel="prev" href="/articles/first">[^<]*First Word', body)
-    assert re.search(r'rel="next" href="/articles/third">[^<]*Third Word', body)
+    assert re.search(r'rel="prev" href="/articles/first">[^<]*<bdi dir="auto">First Word', body)
+    assert re.search(r'rel="next" href="/articles/third">[^<]*<bdi dir="auto">Third Word', body)
     assert re.search(r'href="/series/how-cells-talk">View all articles</a>', body)
 
 
@@ -164,7 +164,7 @@ def test_error_pages_render_in_the_site_layout_without_internals(
     assert response.mimetype == "text/html"
     body = response.get_data(as_text=True)
     assert 'class="skip-link"' in body
-    assert re.search(r'class="brand"[^>]*>Forum</a>', body)
+    assert re.search(r'class="brand"[^>]*><span>Forum</span></a>', body)
     assert f"Error {code}" in body
     assert f"<title>{code} " in body
     for leak in LEAKS:

@@ -188,8 +188,25 @@
     }
   }
 
+  /* What an error answer adds besides its messages: a link to log in again (the session
+   * ended; the draft stays in this browser), or a fresh CSRF token (the form had expired
+   * while the reader stayed logged in: the next press sends it). */
+  function applyErrorExtras(answer, errors) {
+    if (answer && answer.csrf_token) {
+      $$('input[name="csrf_token"]').forEach(function (input) {
+        input.value = answer.csrf_token;
+      });
+    }
+    if (answer && answer.login_url) {
+      errors.loginUrl = answer.login_url;
+    }
+    return errors;
+  }
+
   function showErrors(form, textarea, errors) {
     clearErrors(form, textarea);
+    var loginUrl = errors.loginUrl;
+    delete errors.loginUrl;
     var general = [];
     Object.keys(errors).forEach(function (name) {
       if (name !== "body") {
@@ -213,6 +230,12 @@
       general.forEach(function (text) {
         box.appendChild(el("p", { class: "error" }, text));
       });
+      if (loginUrl) {
+        // Logging in comes back to this page, where the draft is restored from this browser.
+        var last = box.lastElementChild;
+        last.appendChild(document.createTextNode(" "));
+        last.appendChild(el("a", { href: loginUrl, class: "login-again" }, "Log in"));
+      }
       form.insertBefore(box, form.firstElementChild);
     }
     if (errors.body && errors.body.length) {
@@ -319,10 +342,58 @@
     });
   }
 
+  /* A form sent as a plain page post keeps its draft until the server has acknowledged
+   * it: the text sent is remembered for the next page (sessionStorage). If that page shows
+   * the same form with the same text (an error, an ended session, a limit), nothing was
+   * posted and the draft stays; otherwise the post went through and the draft goes. */
+  var SENT_PREFIX = "forum:sent:";
+
+  function rememberSent(key, text) {
+    try {
+      window.sessionStorage.setItem(SENT_PREFIX + key, text);
+    } catch (e) {
+      /* not available: the draft is simply kept */
+    }
+  }
+
+  function settleSentDrafts() {
+    if (!draftAccount()) {
+      return; // a page for nobody in particular (the session ended): judge on the next one
+    }
+    var sent = [];
+    try {
+      for (var i = 0; i < window.sessionStorage.length; i += 1) {
+        var name = window.sessionStorage.key(i);
+        if (name && name.indexOf(SENT_PREFIX) === 0) {
+          sent.push([name, name.slice(SENT_PREFIX.length), window.sessionStorage.getItem(name)]);
+        }
+      }
+    } catch (e) {
+      return;
+    }
+    var shown = {};
+    $$("form.comment-form").forEach(function (form) {
+      var key = draftKey(form);
+      var textarea = form.querySelector('textarea[name="body"]');
+      if (key && textarea) {
+        shown[key] = textarea.value;
+      }
+    });
+    sent.forEach(function (entry) {
+      var key = entry[1];
+      var text = entry[2];
+      window.sessionStorage.removeItem(entry[0]);
+      var backUnsent = Object.prototype.hasOwnProperty.call(shown, key) && shown[key] === text;
+      if (!backUnsent && store.get(key) === text) {
+        store.remove(key); // acknowledged: the comment (or the edit) is stored
+      }
+    });
+  }
+
   function setUpDraft(form, textarea, options) {
     var key = draftKey(form);
     if (!key) {
-      return { clear: function () {} };
+      return { clear: function () {}, keepNow: function () {}, sending: function () {} };
     }
     var saved = store.get(key);
     var original = textarea.value;
@@ -360,6 +431,21 @@
         var note = form.querySelector(".draft-note");
         if (note) {
           note.remove();
+        }
+      },
+      // Saved now, whatever the debounce was waiting for: the answer may be "log in".
+      keepNow: function () {
+        save.cancel();
+        if (textarea.value.trim()) {
+          store.set(key, textarea.value);
+        }
+      },
+      // A plain page post: the draft is saved now and kept until the answer shows it went.
+      sending: function () {
+        save.cancel();
+        if (textarea.value.trim()) {
+          store.set(key, textarea.value);
+          rememberSent(key, textarea.value);
         }
       },
     };
@@ -486,7 +572,7 @@
         return;
       }
       if (!options.onPosted || !window.fetch || !window.FormData) {
-        draft.clear(); // a full-page post: the server shows the text again on an error
+        draft.sending(); // a full-page post: kept until the next page shows it went
         return;
       }
       event.preventDefault();
@@ -499,18 +585,20 @@
         b.disabled = true;
       });
       form.setAttribute("aria-busy", "true");
+      draft.keepNow();
       var data = new FormData(form);
       data.set("submit", "1");
       postForm(form.action, data)
         .then(function (response) {
           if (!isJSON(response)) {
-            // Logged out meanwhile, or something in between: let the plain form handle it.
-            draft.clear();
+            // Something in between answered: let the plain form handle it, draft kept.
+            draft.sending();
             HTMLFormElement.prototype.submit.call(form);
             return null;
           }
           return response.json().then(function (answer) {
             if (response.ok && answer.html) {
+              // Only now, with the server's acknowledgement, does the draft go.
               renewIdempotencyKey(form);
               draft.clear();
               clearErrors(form, textarea);
@@ -518,7 +606,10 @@
               options.onPosted(answer);
               announce(answer.message || "Posted.");
             } else {
-              showErrors(form, textarea, errorsOf(answer, response.status));
+              showErrors(form, textarea, applyErrorExtras(answer, errorsOf(answer, response.status)));
+              if (response.status === 409 && answer.current) {
+                showCurrentText(form, textarea, answer.current);
+              }
             }
           });
         })
@@ -535,6 +626,24 @@
           form.removeAttribute("aria-busy");
         });
     });
+  }
+
+  /* Another tab saved this comment first: its text beside the reader's, and the form now
+   * starts from that revision (saving again replaces it, deliberately). */
+  function showCurrentText(form, textarea, current) {
+    var revision = form.querySelector('input[name="revision"]');
+    if (revision) {
+      revision.value = current.revision;
+    }
+    var old = form.querySelector(".edit-conflict-current");
+    if (old) {
+      old.remove();
+    }
+    var box = el("section", { class: "edit-conflict-current js-error" });
+    box.appendChild(el("h2", {}, "The current text"));
+    box.appendChild(el("pre", { class: "current-text" }, current.body));
+    var wrapper = textarea.closest(".field") || textarea;
+    wrapper.parentNode.insertBefore(box, wrapper.nextSibling);
   }
 
   // --- placing comments in the thread -----------------------------------------------------
@@ -1307,13 +1416,21 @@
           }
           return response.json().then(function (answer) {
             if (!response.ok) {
-              var messages = errorsOf(answer, response.status);
+              var messages = applyErrorExtras(answer, errorsOf(answer, response.status));
+              var loginUrl = messages.loginUrl;
+              delete messages.loginUrl;
               var box = el("div", { class: "form-errors js-error", role: "alert" });
               Object.keys(messages).forEach(function (name) {
                 messages[name].forEach(function (text) {
                   box.appendChild(el("p", { class: "error" }, text));
                 });
               });
+              if (loginUrl) {
+                box.lastElementChild.appendChild(document.createTextNode(" "));
+                box.lastElementChild.appendChild(
+                  el("a", { href: loginUrl, class: "login-again" }, "Log in")
+                );
+              }
               clearReportErrors();
               form.insertBefore(box, form.firstElementChild);
               form.querySelector("select").focus();
@@ -1323,7 +1440,9 @@
             var done = el("p", { class: "notice report-sent", role: "status" }, answer.message);
             card.appendChild(done);
             if (link) {
-              link.remove(); // one report per reader per comment
+              // One report per reader per comment: the link becomes what the page shows
+              // after a reload.
+              link.parentNode.replaceChild(el("span", { class: "action-reported" }, "Reported"), link);
             }
             done.setAttribute("tabindex", "-1");
             done.focus();
@@ -1382,6 +1501,7 @@
 
   function start() {
     setUpDraftCleanup();
+    settleSentDrafts();
     var section = discussionSection();
     if (section) {
       refreshToggles();

@@ -1,0 +1,42 @@
+"""The form that makes a personal API token. It checks shape; the service checks the rules
+(the scope against the holder's role among them)."""
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from forum.models import TokenScope, User
+from forum.services import api_tokens
+
+SCOPE_LABELS = {
+    TokenScope.READ: "Read: see discussions, comments and your notifications",
+    TokenScope.WRITE: "Write: also post, edit, vote, report and follow as you",
+    TokenScope.MODERATE: "Moderate: also act as the moderator you are",
+}
+
+
+class NewTokenForm(FlaskForm):
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired(message="Give the token a name."),
+            Length(max=api_tokens.NAME_MAX_LENGTH),
+        ],
+        description="Where the token is used, e.g. “newsroom dashboard”.",
+    )
+    scope = SelectField("Scope", default=TokenScope.READ.value)
+    expires_in_days = SelectField(
+        "Expires after",
+        coerce=int,
+        choices=[(days, f"{days} days") for days in api_tokens.EXPIRY_CHOICES_DAYS],
+        default=api_tokens.DEFAULT_EXPIRY_DAYS,
+    )
+
+    @classmethod
+    def for_user(cls, user: User, **kwargs) -> "NewTokenForm":
+        """The form with only the scopes ``user``'s role allows on offer."""
+        form = cls(**kwargs)
+        form.scope.choices = [
+            (scope.value, SCOPE_LABELS[scope]) for scope in api_tokens.scopes_for(user)
+        ]
+        return form

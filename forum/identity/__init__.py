@@ -1,0 +1,1 @@
+"""Your profile: display name, bio and avatar; and the avatars everyone sees."""
