@@ -2,8 +2,10 @@
 
 Most requests for an article page come from readers who aren't logged in, and their page
 is the same for all of them until the discussion's version changes. This WSGI middleware
-answers such a request from one small query (the article's id and version) and one cache
-lookup: ``304 Not Modified`` when the reader's ``If-None-Match`` holds the current ETag,
+answers such a request from the article's id and version (``forum.discussion_versions``:
+remembered per process on SQLite while nothing commits, else one small query) and one cache
+lookup: ``304 Not Modified`` when the reader's ``If-None-Match`` holds the current ETag (the
+stored response's headers are kept parsed, so a revalidation reads no body),
 else the whole response as the app last rendered it (status line, headers and body, so the
 security headers and the ETag are exactly the app's). Everything else, and every miss, goes
 to the app, whose response is then kept for the next reader.
@@ -14,21 +16,21 @@ carry the version (and the host and scheme), so an entry is never stale."""
 
 import json
 import re
+import sqlite3
 from collections.abc import Callable, Iterable
 from http.cookies import CookieError, SimpleCookie
 from urllib.parse import parse_qsl
 
 from flask import Flask
-from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from forum.models import Article
-from forum.sqlite import write_intent
+from forum import discussion_versions
 
 _PATH = re.compile(r"/articles/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)")
 _SORTS = ("oldest", "newest", "top")
 _PAGE_MAX = 2**31 - 1
-_VERSION = select(Article.id, Article.discussion_version).where(Article.slug == bindparam("slug"))
+# Parsed heads of stored responses, by key (keys never go stale); bounded, then started over.
+_HEADS_LIMIT = 256
 # Headers a 304 repeats from the full response (RFC 9110 §15.4.5), plus the site's own.
 _NOT_MODIFIED_KEEPS = {
     "etag",
@@ -48,7 +50,9 @@ class AnonymousPages:
     def __init__(self, app: Flask, wsgi_app: Callable) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self._engine = None
+        self._versions = None
+        # key -> (status, headers, the headers a 304 repeats): a revalidation needs no body.
+        self._heads: dict[str, tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = {}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request = self._shared_page_request(environ)
@@ -57,7 +61,7 @@ class AnonymousPages:
         slug, sort, page = request
         try:
             found = self._version(slug)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, sqlite3.Error, discussion_versions.VersionsUnavailable):
             # The database is in trouble: the app answers that (503, its own page, healing).
             return self.wsgi_app(environ, start_response)
         if found is None:
@@ -74,12 +78,20 @@ class AnonymousPages:
             environ.get("wsgi.url_scheme", "http"),
             environ.get("HTTP_HOST", ""),
         )
+        head = self._heads.get(key)
+        revalidating = _matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag)
+        if head is not None and revalidating:
+            start_response("304 NOT MODIFIED", head[2])
+            return [b""]
         stored = cache.get(key)
         if stored is None:
             return self._render_and_keep(environ, start_response, cache, key, etag)
         status, headers, body = _unpack(stored)
-        if _matches(environ.get("HTTP_IF_NONE_MATCH", ""), etag):
-            kept = [(k, v) for k, v in headers if k.lower() in _NOT_MODIFIED_KEEPS]
+        kept = [(k, v) for k, v in headers if k.lower() in _NOT_MODIFIED_KEEPS]
+        if len(self._heads) >= _HEADS_LIMIT:
+            self._heads.clear()
+        self._heads[key] = (status, headers, kept)
+        if revalidating:
             start_response("304 NOT MODIFIED", kept)
             return [b""]
         start_response(status, [*headers, ("Content-Length", str(len(body)))])
@@ -117,15 +129,12 @@ class AnonymousPages:
             return True  # unreadable: let the app decide
 
     def _version(self, slug: str) -> tuple[int, int] | None:
-        if self._engine is None:
+        if self._versions is None:
             with self.app.app_context():
                 from forum.extensions import db
 
-                self._engine = db.engine
-        write_intent.set(False)  # a read: SQLite begins a plain BEGIN, no write lock
-        with self._engine.connect() as connection:
-            row = connection.execute(_VERSION, {"slug": slug}).first()
-        return None if row is None else (row[0], row[1])
+                self._versions = discussion_versions.for_engine(db.engine)
+        return self._versions.lookup(slug)
 
     def _render_and_keep(self, environ, start_response, cache, key: str, etag: str):
         """Let the app answer, and keep its answer when it is the shared page."""

@@ -193,16 +193,8 @@ def own_and_voted_comments(user: User, article: Article) -> list[tuple[Comment, 
     whether they voted for it and whether they reported it (one query, through the author,
     voter and reporter indexes, whatever the size of the discussion): what makes their page
     differ from everyone else's."""
-    voted_here = (
-        select(Vote.comment_id)
-        .join(Comment, Comment.id == Vote.comment_id)
-        .where(Vote.user_id == user.id, Comment.article_id == article.id)
-    )
-    reported_here = (
-        select(Report.comment_id)
-        .join(Comment, Comment.id == Report.comment_id)
-        .where(Report.reporter_id == user.id, Comment.article_id == article.id)
-    )
+    voted_here = _votes_under(user, article)
+    reported_here = _under(article, Report.comment_id, Report.reporter_id == user.id)
     own = select(Comment.id).where(Comment.author_id == user.id, Comment.article_id == article.id)
     rows = db.session.execute(
         select(Comment, Comment.id.in_(voted_here), Comment.id.in_(reported_here))
@@ -216,10 +208,19 @@ def voted_in(user: User | None, article: Article) -> set[int]:
     """Ids of the comments under ``article`` that ``user`` marked helpful (one query)."""
     if user is None:
         return set()
-    return set(
-        db.session.execute(
-            select(Vote.comment_id)
-            .join(Comment, Comment.id == Vote.comment_id)
-            .where(Vote.user_id == user.id, Comment.article_id == article.id)
-        ).scalars()
-    )
+    return set(db.session.execute(_votes_under(user, article)).scalars())
+
+
+def _votes_under(user: User, article: Article):
+    """The ids of the comments under ``article`` that ``user`` voted for."""
+    return _under(article, Vote.comment_id, Vote.user_id == user.id)
+
+
+def _under(article: Article, comment_id, mine):
+    """The ``comment_id`` of the rows matching ``mine`` (one person's votes or reports: a
+    few) whose comment is under ``article``, each comment checked by its key. Written as
+    EXISTS because as a join SQLite, without statistics, walked every comment of the article
+    instead: 69 ms per page on a 100,000-comment discussion, for a reader who had voted for
+    nothing."""
+    here = select(Comment.id).where(Comment.id == comment_id, Comment.article_id == article.id)
+    return select(comment_id).where(mine, here.exists())

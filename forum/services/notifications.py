@@ -83,7 +83,7 @@ def notify_new_comment(
     # Over a comment's lifetime at most MAX_MENTIONS people hear of it by mention: editing
     # names in and out must not ping the membership ten at a time (an edit made before the
     # posting's fan-out ran counts too).
-    budget = mentions.MAX_MENTIONS - _mentioned_so_far(comment)
+    budget = mentions.MAX_MENTIONS - _mentioned_so_far(comment) if mentioned else 0
     for user in sorted(mentioned.values(), key=lambda user: user.username_key):
         before = len(made)
         if budget <= 0:
@@ -131,8 +131,14 @@ def fan_out(comment_id: int) -> int:
     if not claimed:
         db.session.rollback()
         return 0
-    comment = db.session.get(Comment, comment_id)
-    db.session.refresh(comment)
+    # One query for the comment, its author and its article (fresh: the claim just changed
+    # the row), where a get, a refresh and two lazy loads made four.
+    comment = db.session.get(
+        Comment,
+        comment_id,
+        options=[joinedload(Comment.author), joinedload(Comment.article)],
+        populate_existing=True,
+    )
     mentioned = mentions.resolve(mentions.mentioned_names(comment.body_md))
     made = notify_new_comment(comment, mentioned)
     db.session.commit()

@@ -39,6 +39,20 @@ class Page(Generic[T]):
     def has_next(self) -> bool:
         return self.page < self.pages
 
+    def numbers(self, around: int = 2) -> list[int | None]:
+        """The page numbers a pager links to: the first, the last, and ``around`` on each
+        side of this one; ``None`` marks a gap. Bounded, however many pages there are (a
+        link per page made the first page of a 100,000-comment discussion draw ~1,000)."""
+        shown = {1, self.pages, *range(self.page - around, self.page + around + 1)}
+        numbers: list[int | None] = []
+        for number in sorted(n for n in shown if 1 <= n <= self.pages):
+            if numbers and number - numbers[-1] == 2:
+                numbers.append(number - 1)  # a gap of one page shows that page
+            elif numbers and number - numbers[-1] > 2:
+                numbers.append(None)
+            numbers.append(number)
+        return numbers
+
     @property
     def prev_num(self) -> int | None:
         return self.page - 1 if self.has_prev else None

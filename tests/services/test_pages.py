@@ -105,3 +105,18 @@ def test_who_may_grant_trust(actor_role, target_role, trusted, allowed):
     actor = User(id=1, username="a", username_key="a", role=actor_role)
     target = User(id=2, username="b", username_key="b", role=target_role, trusted=trusted)
     assert permissions.can_grant_trust(actor, target) is allowed
+
+
+@pytest.mark.parametrize(
+    ("page", "pages", "numbers"),
+    [
+        (1, 1, [1]),
+        (1, 5, [1, 2, 3, 4, 5]),
+        (1, 2000, [1, 2, 3, None, 2000]),
+        (50, 2000, [1, None, 48, 49, 50, 51, 52, None, 2000]),
+        (4, 2000, [1, 2, 3, 4, 5, 6, None, 2000]),
+        (2000, 2000, [1, None, 1998, 1999, 2000]),
+    ],
+)
+def test_the_pager_links_a_bounded_number_of_pages(page, pages, numbers):
+    assert Page([], page, 10, pages * 10).numbers() == numbers

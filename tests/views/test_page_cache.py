@@ -72,6 +72,10 @@ def as_user(app, user):
     return client
 
 
+def revalidate(app, etag: str, path="/articles/the-article"):
+    return anonymous(app).get(path, headers={"If-None-Match": etag})
+
+
 def page(client, path="/articles/the-article"):
     response = client.get(path)
     assert response.status_code == 200
@@ -185,13 +189,19 @@ def test_every_event_readers_can_see_makes_a_new_version_and_no_stale_page(app, 
     viewers = {"anonymous": anonymous(app), "reader": as_user(app, carol)}
     viewers["moderator"] = as_user(app, world.mod)
     first = {who: page(client) for who, client in viewers.items()}
+    old_etag = first["anonymous"].headers["ETag"]
+    assert revalidate(app, old_etag).status_code == 304  # the fast path now knows the version
     before = version(world.article)
 
     action(world, prepared)
 
     assert version(world.article) > before
+    # The reader revalidating the page they hold gets the new page, never a stale 304.
+    after = revalidate(app, old_etag)
+    assert after.status_code == 200
+    assert after.headers["ETag"] != old_etag
     served = {who: page(client) for who, client in viewers.items()}
-    assert served["anonymous"].headers["ETag"] != first["anonymous"].headers["ETag"]
+    assert served["anonymous"].headers["ETag"] == after.headers["ETag"]
     # Nothing served from the cache differs from what a fresh render gives now.
     app.extensions["forum_page_cache"].store = LocalStore(64 * 1024 * 1024)
     for who, client in viewers.items():
@@ -440,3 +450,64 @@ def test_a_session_cookie_always_goes_to_the_app(app, world):
     client = as_user(app, world.bob)
     page(anonymous(app))
     assert "Log out" in page(client).get_data(as_text=True)
+
+
+def test_a_commit_from_another_process_ends_every_remembered_version(app, world):
+    """On SQLite the middleware remembers versions while ``PRAGMA data_version`` stands
+    still; a commit made outside this app (another worker, a CLI command) must end that."""
+    import sqlite3
+
+    from forum.discussion_versions import WatchedSqliteVersions
+
+    versions = discussion_versions_of(app)
+    if not isinstance(versions, WatchedSqliteVersions):
+        pytest.skip("versions are queried on each request on this database")
+    etag = page(anonymous(app)).headers["ETag"]
+    assert revalidate(app, etag).status_code == 304
+    assert revalidate(app, etag).status_code == 304  # answered from memory
+    article_id = world.article.id
+    db.session.commit()  # the test's own read transaction would hide the change from the app
+
+    other = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    try:
+        other.execute("PRAGMA busy_timeout = 5000")
+        other.execute(
+            "UPDATE articles SET discussion_version = discussion_version + 1 WHERE id = ?",
+            (article_id,),
+        )
+    finally:
+        other.close()
+    after = revalidate(app, etag)
+    assert after.status_code == 200
+    assert after.headers["ETag"] != etag
+    assert revalidate(app, after.headers["ETag"]).status_code == 304
+
+
+def test_revalidations_on_sqlite_remember_the_version_and_read_no_page(app, world):
+    from forum.discussion_versions import WatchedSqliteVersions
+
+    versions = discussion_versions_of(app)
+    if not isinstance(versions, WatchedSqliteVersions):
+        pytest.skip("versions are queried on each request on this database")
+    etag = page(anonymous(app)).headers["ETag"]
+    assert revalidate(app, etag).status_code == 304
+    cache = app.extensions["forum_page_cache"]
+    reads: list[str] = []
+    original_get = cache.get
+    cache.get = lambda key: reads.append(key) or original_get(key)
+    try:
+        for _ in range(3):
+            assert revalidate(app, etag).status_code == 304
+    finally:
+        cache.get = original_get
+    assert reads == []
+    assert versions._memo, "the version was looked up, not remembered"
+
+
+def discussion_versions_of(app):
+    """The middleware's version lookup (made on its first request)."""
+    middleware = app.wsgi_app
+    while not hasattr(middleware, "_versions"):
+        middleware = middleware.wsgi_app
+    page(anonymous(app))
+    return middleware._versions
