@@ -58,6 +58,8 @@ class User(RoleQuestions, UserMixin, db.Model):
     # Lower-cased copy with a unique index: "Alice" and "alice" are one account.
     username_key: Mapped[str] = mapped_column(String(30), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(60))
+    # The language the reader chose (forum.i18n.LOCALES); None follows their browser.
+    locale: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(254))
     email_confirmed: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str | None] = mapped_column(String(255))
