@@ -25,6 +25,9 @@ from forum.authoring.views import bp as authoring_bp
 from forum.community.views import bp as community_bp
 from forum.config import DefaultConfig, session_lifetime
 from forum.discussion.views import bp as discussion_bp
+from forum.embed import settings as embed_settings
+from forum.embed.admin import bp as embed_admin_bp
+from forum.embed.views import bp as embed_bp
 from forum.extensions import csrf, db, limiter, login_manager, migrate, passwords
 from forum.feeds.views import bp as feeds_bp
 from forum.mailing.views import bp as mailing_bp
@@ -46,6 +49,8 @@ BLUEPRINTS = (
     mailing_bp,
     authoring_bp,
     your_data_bp,
+    embed_bp,
+    embed_admin_bp,
     preferences_bp,
 )
 
@@ -125,6 +130,7 @@ def _resolve_config(app: Flask) -> None:
     sanitize.configure(app.config["SANITIZER"])
     # Checked now, so a bad name, logo or colour stops the app at start with a clear message.
     app.extensions["forum_theme"] = theme.SiteTheme.from_config(app.config)
+    embed_settings.resolve(app)
 
 
 def _instance_secret_key(instance: Path) -> str:

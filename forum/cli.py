@@ -17,6 +17,7 @@ from forum.services import (
     article_import,
     articles,
     backup,
+    external_articles,
     mail,
     notifications,
     populate,
@@ -28,7 +29,9 @@ from forum.services.errors import DomainError, ValidationFailed
 from forum.services.text import count_of
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
-articles_cli = AppGroup("articles", help="Import articles from Markdown files.")
+articles_cli = AppGroup(
+    "articles", help="Import articles from Markdown files; move external pages' discussions."
+)
 
 ROLE_CHOICE = click.Choice([r.value for r in Role], case_sensitive=False)
 
@@ -97,6 +100,28 @@ def import_articles(paths: tuple[Path, ...]):
     for article, created in results:
         click.echo(f"{'Created' if created else 'Updated'} {article.slug}: {article.title}")
     click.echo(f"{count_of(len(results), 'article')} imported.")
+
+
+@articles_cli.command("remap")
+@click.argument("old_url")
+@click.argument("new_url")
+@click.option("--dry-run", is_flag=True, help="Say what would move; change nothing.")
+def remap_article(old_url: str, new_url: str, dry_run: bool):
+    """Move the discussion of the external page at OLD_URL to NEW_URL (the page moved).
+
+    OLD_URL stays an alias, so embeds and links that still use it find the discussion."""
+    try:
+        moved = external_articles.remap(old_url, new_url, dry_run=dry_run)
+    except DomainError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        raise SystemExit(1) from None
+    verb = "Would move" if dry_run else "Moved"
+    click.echo(
+        f"{verb} the discussion /articles/{moved.article.slug} ({moved.comments} comments) "
+        f"from {moved.old_url} to {moved.new_url}."
+    )
+    if not dry_run:
+        click.echo(f"{moved.old_url} stays an alias of it.")
 
 
 @click.command("demo")

@@ -88,6 +88,23 @@ class DefaultConfig:
     # their own, so fixing a typo right after posting isn't refused.
     RATELIMIT_EDIT = "10 per minute;60 per hour"
 
+    # Embedding the discussion in the publisher's own pages (README "Embedding on your site").
+    # Origins whose pages may frame the discussion and start discussions of their pages:
+    # "https://www.example.com,https://blog.example.com".
+    EMBED_ORIGINS = ""
+    # Who new discussions started by an embed belong to when the page names no author
+    # (data-author): a username; the first admin when unset.
+    EMBED_AUTHOR: str | None = None
+    # The forum on another site than the publisher's pages: session cookies SameSite=None;
+    # Secure, so they are sent inside the iframe (HTTPS only).
+    EMBED_CROSS_SITE = False
+    # The iframe's accent colour and font stack (CSS values); unset: the site's own.
+    EMBED_ACCENT_COLOR: str | None = None
+    EMBED_FONT_FAMILY: str | None = None
+    # New discussions started by embeds, per address.
+    RATELIMIT_EMBED_CREATE = "30 per hour"
+    ADMIN_PAGE_SIZE = 50
+
     MODERATION_PAGE_SIZE = 25
     PROFILE_PAGE_SIZE = 20
     NOTIFICATIONS_PAGE_SIZE = 30

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g
 from flask_login import current_user
@@ -84,6 +85,11 @@ def draft_owner() -> str | None:
     return digest.hexdigest()[:20]
 
 
+def url_host(url: str) -> str:
+    """'example.com' of 'https://example.com/2014/test/': how a link names another site."""
+    return urlsplit(url).netloc
+
+
 def long_date(moment: datetime) -> str:
     """'27 November 2026'."""
     return f"{moment.day} {moment:%B %Y}"
@@ -96,6 +102,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(relative_time, "reltime")
     app.add_template_filter(iso_time, "isotime")
     app.add_template_filter(long_date, "longdate")
+    app.add_template_filter(url_host, "host")
     app.add_template_filter(short_time, "shorttime")
     app.add_template_global(tree_steps, "tree_steps")
     app.add_template_global(form_token, "form_token")

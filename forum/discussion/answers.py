@@ -1,10 +1,13 @@
 """What the discussion's views answer besides pages: a comment as JSON for the page's
 script, a refused form as JSON, and the address of the page that shows a comment."""
 
+from urllib.parse import urlencode
+
 from flask import jsonify, url_for
 
 from forum.auth.current import current_actor
 from forum.discussion.page import render_comment_fragment, settings
+from forum.embed import context as embed_context
 from forum.models import Comment
 from forum.services import discussion_pages, threads
 
@@ -51,6 +54,11 @@ def comment_url(
         args["sort"] = sort.value
     if page > 1:
         args["page"] = page
+    embedded = embed_context.of_request()
+    if embedded is not None:  # a comment posted from the iframe lands in the iframe
+        return embed_context.embed_article_url(
+            comment.article.slug, embedded, urlencode({**args, **extra}), f"c{comment.id}"
+        )
     return url_for(
         "site.article", slug=comment.article.slug, _anchor=f"c{comment.id}", **args, **extra
     )

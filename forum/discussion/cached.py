@@ -81,13 +81,11 @@ def anonymous_etag(article_id: int, version: int, sort: discussion_pages.Sort, p
     return page_cache().etag(article_id, version, sort.value, page)
 
 
-def anonymous_cacheable() -> bool:
+def anonymous_cacheable(allowed_args: set[str] | frozenset[str] = frozenset({"sort", "page"})):
     """Only a plain anonymous GET may be served from (or stored in) the cache: a flashed
     message or an unusual query string makes the page differ from the shared one."""
     return (
-        request.method == "GET"
-        and "_flashes" not in session
-        and set(request.args) <= {"sort", "page"}
+        request.method == "GET" and "_flashes" not in session and set(request.args) <= allowed_args
     )
 
 

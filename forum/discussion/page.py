@@ -6,9 +6,11 @@ import uuid
 from flask import Response, current_app, make_response, render_template, request
 from flask_wtf.csrf import generate_csrf
 
+from forum import security
 from forum.auth.current import current_actor
 from forum.discussion import cached
 from forum.discussion.forms import CommentForm
+from forum.embed import context as embed_context
 from forum.models import Article, Comment, utcnow
 from forum.page_cache import page_cache
 from forum.paging import page_arg
@@ -62,22 +64,29 @@ def render_article(
     else:
         html = cached.shared_threads_block(article, kind, reader, sort, page_number, config)
         html = cached.personalize(html, reader, article, marks, config, generate_csrf())
-    return (
-        render_template(
-            "discussion/article.html",
-            article=article,
-            position=articles.series_position(article),
-            threads_html=cached.threads_markup(html),
-            form=form or (new_comment_form() if reader is not None else None),
-            preview_html=preview_html,
-            settings=config,
-            following=community.is_following(reader, article),
-            # The server's clock, so the script's "new since your last visit" needs no
-            # trust in the reader's clock.
-            rendered_at=utcnow(),
-        ),
-        status,
+    embedded = embed_context.of_request()
+    if embedded is not None:
+        # The iframe on the publisher's page (a refused form posted from it lands here too):
+        # the same discussion block in the embed layout, framed only by EMBED_ORIGINS.
+        security.allow_embed_framing()
+    html = render_template(
+        "embed/discussion.html" if embedded is not None else "discussion/article.html",
+        embed=embedded,
+        article_layout="embed/layout.html" if embedded is not None else "base.html",
+        article=article,
+        position=articles.series_position(article),
+        threads_html=cached.threads_markup(html),
+        form=form or (new_comment_form() if reader is not None else None),
+        preview_html=preview_html,
+        settings=config,
+        following=community.is_following(reader, article),
+        # The server's clock, so the script's "new since your last visit" needs no
+        # trust in the reader's clock.
+        rendered_at=utcnow(),
     )
+    if embedded is not None:
+        html = embed_context.finish_page(html, embedded)
+    return html, status
 
 
 def serve_article(slug: str) -> Response:

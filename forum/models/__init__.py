@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models. Pure data and small predicates: no request, url_for or app."""
 
-from forum.models.articles import Article, Series
+from forum.models.articles import Article, ArticleAlias, Series
 from forum.models.comments import Comment, CommentRevision, CommentStatus
 from forum.models.common import utcnow
 from forum.models.community import (
@@ -25,6 +25,7 @@ __all__ = [
     "Appeal",
     "AppealStatus",
     "Article",
+    "ArticleAlias",
     "Comment",
     "CommentRevision",
     "CommentStatus",

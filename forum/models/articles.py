@@ -10,6 +10,9 @@ from forum.extensions import db
 from forum.models.common import UTCDateTime, utcnow
 from forum.models.users import User
 
+# Long enough for real page addresses; an index on it still fits PostgreSQL's btree limit.
+EXTERNAL_URL_MAX = 2000
+
 
 def _first_version() -> int:
     """A random starting version, so a database rebuilt from scratch (or restored) never
@@ -54,6 +57,32 @@ class Article(db.Model):
     discussion_version: Mapped[int] = mapped_column(default=_first_version, server_default="1")
     comment_count: Mapped[int] = mapped_column(default=0, server_default="0")
     thread_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # An *external* article is a page on the publisher's own site, known here by its canonical
+    # URL (forum.services.external_articles.canonical_url); it has a discussion but no body.
+    external_url: Mapped[str | None] = mapped_column(String(EXTERNAL_URL_MAX), unique=True)
 
     author: Mapped[User] = relationship()
     series: Mapped[Series | None] = relationship(back_populates="articles")
+    aliases: Mapped[list["ArticleAlias"]] = relationship(
+        back_populates="article", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_external(self) -> bool:
+        return self.external_url is not None
+
+
+class ArticleAlias(db.Model):
+    """An earlier canonical URL of an external article, kept when its page moved
+    (``articles remap``), so embeds and imports that still name the old address find it."""
+
+    __tablename__ = "article_aliases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(EXTERNAL_URL_MAX), unique=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="aliases")

@@ -257,6 +257,7 @@ _ARTICLE_SHOWN = (
     "published_at",
     "discussion_locked",
     "lock_reason",
+    "external_url",
 )
 _USER_SHOWN = ("username", "display_name", "role", "suspended_until", "deleted_at")
 _SERIES_SHOWN = ("slug", "title")

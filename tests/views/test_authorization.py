@@ -16,7 +16,14 @@ from sqlalchemy import select
 
 from forum.extensions import db
 from forum.models import Comment, Notification, Role, User, utcnow
-from forum.services import appeals, community, moderation, sanctions, threads
+from forum.services import (
+    appeals,
+    community,
+    external_articles,
+    moderation,
+    sanctions,
+    threads,
+)
 from tests.conftest import (
     PASSWORD,
     client_as,
@@ -154,6 +161,10 @@ TABLE = [
         E(anon=302, reader=403, author=403, writer=302, mod=302, admin=302, suspended=403)),
     Row("/author/seen", {},
         E(anon=302, reader=403, author=403, writer=302, mod=302, admin=302, suspended=403)),
+    # External articles (pages of the publisher's site) are the admins' to edit.
+    Row("/admin/articles/external/{external}",
+        {"title": "Renamed page", "url": "https://www.example.com/moved", "author": "writer"},
+        E(anon=302, reader=403, author=403, writer=403, mod=403, admin=302, suspended=403)),
     # --- your data: everyone may leave, suspended or not; the only admin may not ------------
     Row("/account/delete", {"password": PASSWORD, "comments": "keep"},
         E(anon=302, reader=302, author=302, writer=302, mod=302, admin=409, suspended=302)),
@@ -210,6 +221,10 @@ def build_world() -> World:
         "Waiting for review.",
         settings=threads.DiscussionSettings(premoderate_first=10),
     )
+    external = external_articles.create_external(
+        "https://www.example.com/page", "A page of the publisher", writer
+    )
+    db.session.commit()
     sanctions.suspend_user(mod, suspended, 7, "Cooling off.")
     assert suspended.suspended_until > utcnow() + timedelta(days=6)
     notification = db.session.execute(
@@ -233,6 +248,7 @@ def build_world() -> World:
             "hidden": hidden.id,
             "pending": pending.id,
             "appeal": appeal.id,
+            "external": external.id,
             "notification": notification,
             "comment_author": author.username,
             "moderator": mod.username,

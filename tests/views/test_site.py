@@ -164,7 +164,7 @@ def test_error_pages_render_in_the_site_layout_without_internals(
     assert response.mimetype == "text/html"
     body = response.get_data(as_text=True)
     assert 'class="skip-link"' in body
-    assert re.search(r'class="brand"[^>]*>Forum</a>', body)
+    assert re.search(r'class="brand"[^>]*><span>Forum</span></a>', body)
     assert f"Error {code}" in body
     assert f"<title>{code} " in body
     for leak in LEAKS:
