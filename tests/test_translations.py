@@ -116,9 +116,24 @@ def extracted_messages() -> set[str]:
         ("templates/**.html", "jinja2"),
         ("templates/**.txt", "jinja2"),
     ]
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "_l": None,
+        "lazy_gettext": None,
+        "_ln": (1, 2),
+        "lazy_ngettext": (1, 2),
+    }
     found = set()
-    for _, _, message, _, _ in extract_from_dir(str(PROJECT_ROOT), method_map, keywords=keywords):
+    # Babel skips folders starting with "_" by default: templates/_macros holds strings too.
+    extracted = extract_from_dir(
+        str(PROJECT_ROOT),
+        method_map,
+        keywords=keywords,
+        directory_filter=lambda path: not Path(path).name.startswith("."),
+    )
+    for _, _, message, _, _ in extracted:
         found.add(message if isinstance(message, str) else message[0])
     return found
 
