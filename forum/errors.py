@@ -13,6 +13,8 @@ import contextlib
 import time
 
 from flask import Flask, current_app, g, jsonify, make_response, render_template, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import (
@@ -27,21 +29,21 @@ from forum.extensions import db, limiter
 from forum.services.errors import DomainError
 
 FRIENDLY_TITLES = {
-    400: "That request didn't make sense",
-    403: "You can't do that",
-    404: "Page not found",
-    405: "Method not allowed",
-    409: "That conflicts with the current state",
-    413: "That was too large",
-    429: "Too many requests",
-    500: "Something went wrong on our side",
-    503: "The site is busy or down for a moment",
+    400: _l("That request didn't make sense"),
+    403: _l("You can't do that"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    409: _l("That conflicts with the current state"),
+    413: _l("That was too large"),
+    429: _l("Too many requests"),
+    500: _l("Something went wrong on our side"),
+    503: _l("The site is busy or down for a moment"),
 }
 
 # Seconds a client should wait before trying again after a 503.
 RETRY_AFTER_SECONDS = 5
 
-UNAVAILABLE_DESCRIPTION = (
+UNAVAILABLE_DESCRIPTION = _l(
     "We can't reach our database just now. Nothing you sent was lost on our side: "
     "please try again in a few seconds."
 )
@@ -126,26 +128,29 @@ def problem_response(
 def render_error(error: HTTPException):
     """Render ``error`` as a page or JSON, keeping headers such as Allow and Retry-After."""
     code = error.code or 500
-    description = error.description or ""
+    # Descriptions may be lazy strings (a service's refusal): made text here, in the
+    # reader's language, so JSON and the page both get plain words.
+    description = str(error.description or "")
     if code == 500:
-        description = "The error has been logged. Please try again in a moment."
+        description = gettext("The error has been logged. Please try again in a moment.")
     elif code == 429 and answers_with_problems():
-        description = f"The limit here is {description}; try again after Retry-After seconds."
+        description = gettext(
+            "The limit here is %(limit)s; try again after Retry-After seconds.", limit=description
+        )
     elif code == 429:
         return answer_rate_limited(error)
+    title = str(FRIENDLY_TITLES.get(code, error.name))
     headers = dict(error.get_headers()) if code != 500 else {}
     headers.pop("Content-Type", None)
     if answers_with_problems():
         return problem_response(code, description, headers=headers)
     if wants_json():
-        body = jsonify(
-            error=FRIENDLY_TITLES.get(code, error.name), message=description, status=code
-        )
+        body = jsonify(error=title, message=description, status=code)
         return body, code, headers
     page = render_template(
         "errors/error.html",
         code=code,
-        title=FRIENDLY_TITLES.get(code, error.name),
+        title=title,
         description=description,
     )
     return page, code, headers
@@ -232,14 +237,15 @@ def unavailable_response():
     wants_problem = accept["application/problem+json"] > accept["text/html"]
     if wants_problem or wants_json():
         # RFC 9457 problem details, with the keys of the app's other JSON errors beside them.
-        title = FRIENDLY_TITLES[503]
+        title = str(FRIENDLY_TITLES[503])
+        detail = str(UNAVAILABLE_DESCRIPTION)
         body = jsonify(
             type="about:blank",
             title=title,
             status=503,
-            detail=UNAVAILABLE_DESCRIPTION,
+            detail=detail,
             error=title,
-            message=UNAVAILABLE_DESCRIPTION,
+            message=detail,
         )
         # Served as problem+json to clients that ask for it; as plain JSON (same body) to
         # those that ask for application/json only, such as the page's script.
@@ -253,7 +259,7 @@ def unavailable_response():
     )
 
 
-BUSY_MESSAGE = (
+BUSY_MESSAGE = _l(
     "The site is very busy and your text wasn't saved yet. It is below: please send it "
     "again in a few seconds."
 )
@@ -268,7 +274,7 @@ def answer_busy(again, form):
         db.session.rollback()
     except sa_exc.DBAPIError:
         forget_failed_session()
-    form.form_errors.append(BUSY_MESSAGE)
+    form.form_errors.append(str(BUSY_MESSAGE))
     response = make_response(again(503))
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

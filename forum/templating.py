@@ -3,15 +3,21 @@
 import hashlib
 import hmac
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+import flask_babel
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_timedelta
+from babel.numbers import format_decimal
 from flask import Flask, current_app, g
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from forum.i18n import DEFAULT_LOCALE
 from forum.models import utcnow
-from forum.moderation.forms import REASON_CHOICES
+from forum.moderation.forms import REASON_CHOICES, reason_label
 from forum.services import permissions
 
 _UNITS = [
@@ -23,20 +29,40 @@ _UNITS = [
     (60, "minute"),
 ]
 
+# Fixed date patterns per language (CLDR's own "long" is "December 1, 2026" in English,
+# and the site has always written "1 December 2026"); other languages get CLDR's formats.
+LONG_DATE = {"en": "d MMMM y", "de": "d. MMMM y"}
+SHORT_TIME = {"en": "d MMM y, HH:mm", "de": "d. MMM y, HH:mm"}
+
+
+def page_locale() -> Locale:
+    """The language of the page being rendered; English outside a request or app."""
+    return flask_babel.get_locale() or Locale.parse(DEFAULT_LOCALE)
+
 
 def relative_time(moment: datetime, now: datetime | None = None) -> str:
-    """'3 hours ago', 'just now', '2 years ago'."""
+    """'3 hours ago', 'just now', '2 years ago' ('vor 3 Stunden' in German).
+
+    The count is the whole number of the largest unit that fits (90 minutes: "1 hour
+    ago"); Babel words it for the page's language."""
     now = now or utcnow()
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     seconds = int((now - moment).total_seconds())
     if seconds < 45:
-        return "just now"
-    for size, unit in _UNITS:
-        if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "1 minute ago"
+        return gettext("just now")
+    count, size = 1, 60
+    for unit_size, _unit in _UNITS:
+        if seconds >= unit_size:
+            count, size = seconds // unit_size, unit_size
+            break
+    # threshold=1 with an exact multiple of the unit makes Babel keep the unit and count.
+    return format_timedelta(
+        timedelta(seconds=-count * size),
+        threshold=1,
+        add_direction=True,
+        locale=page_locale(),
+    )
 
 
 def iso_time(moment: datetime) -> str:
@@ -51,8 +77,9 @@ def short_time(moment: datetime) -> str:
     script turns it into one in the reader's browser)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return f"{moment.day} {moment:%b %Y, %H:%M}"
+    locale = page_locale()
+    pattern = SHORT_TIME.get(locale.language, "medium")
+    return format_datetime(moment.astimezone(UTC), pattern, tzinfo=UTC, locale=locale)
 
 
 def tree_steps(roots: Iterable) -> Iterator[tuple[str, object]]:
@@ -91,8 +118,14 @@ def url_host(url: str) -> str:
 
 
 def long_date(moment: datetime) -> str:
-    """'27 November 2026'."""
-    return f"{moment.day} {moment:%B %Y}"
+    """'27 November 2026' ('27. November 2026' in German)."""
+    locale = page_locale()
+    return format_date(moment, LONG_DATE.get(locale.language, "long"), locale=locale)
+
+
+def number(value: int | float) -> str:
+    """'1,234' ('1.234' in German)."""
+    return format_decimal(value, locale=page_locale())
 
 
 def register(app: Flask) -> None:
@@ -104,9 +137,11 @@ def register(app: Flask) -> None:
     app.add_template_filter(long_date, "longdate")
     app.add_template_filter(url_host, "host")
     app.add_template_filter(short_time, "shorttime")
+    app.add_template_filter(number, "number")
     app.add_template_global(tree_steps, "tree_steps")
     app.add_template_global(form_token, "form_token")
     app.add_template_global(draft_owner, "draft_owner")
     app.add_template_global(permissions, "can")
     app.add_template_global(app.extensions["forum_theme"], "site_theme")
     app.add_template_global(REASON_CHOICES, "reason_choices")
+    app.add_template_global(reason_label, "reason_label")

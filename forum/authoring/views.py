@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 
 from forum.auth.current import current_actor
@@ -49,7 +50,7 @@ def _authors_only():
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     if not permissions.has_author_desk(current_user):
-        abort(403, "Only authors, moderators and admins can write articles.")
+        abort(403, gettext("Only authors, moderators and admins can write articles."))
     return None
 
 
@@ -71,7 +72,7 @@ def _article_form(draft: article_rules.ArticleDraft | None = None) -> ArticleFor
         )
     else:
         form = ArticleForm()
-    form.series.choices = [("", "No series")] + [
+    form.series.choices = [("", gettext("No series"))] + [
         (str(series.id), series.title) for series in articles.all_series()
     ]
     return form
@@ -126,7 +127,7 @@ def _handle(form: ArticleForm, article: Article | None, save):
 def new_article():
     """Write a new article; it is published (and followed by its author) when saved."""
     if not permissions.can_write_articles(current_user):
-        abort(403, "Your account is suspended, so you can't write articles now.")
+        abort(403, gettext("Your account is suspended, so you can't write articles now."))
     form = _article_form(article_rules.ArticleDraft())
     if request.method == "GET":
         return _editor(form, None)
@@ -147,8 +148,8 @@ def edit_article(slug: str):
         abort(403, "This article lives on the publisher's site; admins edit its title and address.")
     if not permissions.can_edit_article(current_user, article):
         if current_user.is_suspended():
-            abort(403, "Your account is suspended, so you can't edit articles now.")
-        abort(403, "You can only edit your own articles.")
+            abort(403, gettext("Your account is suspended, so you can't edit articles now."))
+        abort(403, gettext("You can only edit your own articles."))
     form = _article_form(article_editor.draft_of(article))
     if request.method == "GET":
         return _editor(form, article)
@@ -181,5 +182,5 @@ def _parse_moment(value: str | None) -> datetime | None:
 def mark_seen():
     """Count everything shown on the desk as seen (up to when the desk was loaded)."""
     author_desk.mark_seen(current_actor(), _parse_moment(request.form.get("until")))
-    flash("Everything on your desk is marked as seen.", "success")
+    flash(gettext("Everything on your desk is marked as seen."), "success")
     return redirect(url_for("authoring.desk"))

@@ -4,6 +4,7 @@ here), and their edit page: title, page address, author, lock.
 The whole area is for admins only (one guard); the service asks again."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from forum.auth.current import current_actor
@@ -21,7 +22,7 @@ def _admins_only():
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     if not permissions.is_admin(current_user):
-        abort(403, "Only admins can manage external articles.")
+        abort(403, gettext("Only admins can manage external articles."))
     return None
 
 
@@ -60,5 +61,5 @@ def edit(article_id: int):
             raise
         apply_refusal(form, error)
         return render_template("embed/admin_edit.html", article=article, form=form), error.status
-    flash("The external article is saved.", "success")
+    flash(gettext("The external article is saved."), "success")
     return redirect(url_for("external_admin.index"))

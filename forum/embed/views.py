@@ -25,6 +25,7 @@ from flask import (
     request,
     send_from_directory,
 )
+from flask_babel import gettext
 
 from forum import security
 from forum.auth.current import current_actor
@@ -131,7 +132,7 @@ def counts():
     Public data: any site may read it (CORS), any proxy may keep it for a minute."""
     urls = request.args.getlist("url")
     if len(urls) > MAX_COUNT_URLS:
-        abort(400, f"Ask for at most {MAX_COUNT_URLS} pages at a time.")
+        abort(400, gettext("Ask for at most %(count)s pages at a time.", count=MAX_COUNT_URLS))
     response = jsonify(counts=external_articles.comment_counts(urls))
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.cache_control.public = True

@@ -1,5 +1,6 @@
 """Email forms. They check shape; the mail_accounts service checks the rules."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, InputRequired, Length, Optional
@@ -7,19 +8,19 @@ from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, InputRequire
 from forum.models import EmailPreference
 
 PREFERENCE_CHOICES = [
-    (EmailPreference.NONE.value, "Never"),
-    (EmailPreference.IMMEDIATE.value, "Immediately, one email for each"),
-    (EmailPreference.DAILY.value, "Once a day, in one digest"),
+    (EmailPreference.NONE.value, _l("Never")),
+    (EmailPreference.IMMEDIATE.value, _l("Immediately, one email for each")),
+    (EmailPreference.DAILY.value, _l("Once a day, in one digest")),
 ]
 
 
 class ChangeEmailForm(FlaskForm):
     email = EmailField(
-        "New email address",
+        _l("New email address"),
         validators=[Optional(), Length(max=254)],
-        description="Leave it empty to remove the address from your account.",
+        description=_l("Leave it empty to remove the address from your account."),
     )
-    current_password = PasswordField("Current password", validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
 
 
 class EmailPreferenceForm(FlaskForm):
@@ -27,7 +28,7 @@ class EmailPreferenceForm(FlaskForm):
 
     preference = StringField(
         validators=[
-            InputRequired(message="Choose one of the options."),
+            InputRequired(message=_l("Choose one of the options.")),
             AnyOf([value for value, _label in PREFERENCE_CHOICES]),
         ]
     )
@@ -35,18 +36,18 @@ class EmailPreferenceForm(FlaskForm):
 
 class ForgotPasswordForm(FlaskForm):
     email = EmailField(
-        "Your account's email address",
+        _l("Your account's email address"),
         validators=[
             DataRequired(),
             Length(max=254),
-            Email(message="Enter an email address, like name@example.org."),
+            Email(message=_l("Enter an email address, like name@example.org.")),
         ],
     )
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired()])
+    password = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm = PasswordField(
-        "Repeat new password",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+        _l("Repeat new password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )

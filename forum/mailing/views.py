@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from forum.auth.current import current_actor
@@ -40,7 +41,7 @@ bp.add_app_template_global(PREFERENCE_CHOICES, "email_preference_choices")
 
 def _require_mail() -> None:
     if not outbox.enabled():
-        abort(404, "This site doesn't send email.")
+        abort(404, gettext("This site doesn't send email."))
 
 
 def _account_email_url() -> str:
@@ -92,15 +93,18 @@ def change_email():
         else:
             outbox.deliver_soon(queued)
             if not user.email:
-                flash("The email address is removed from your account.", "success")
+                flash(gettext("The email address is removed from your account."), "success")
             elif outbox.enabled():
                 flash(
-                    f"We've emailed {user.email} a link to confirm it. Until you do, we "
-                    "send nothing to it.",
+                    gettext(
+                        "We've emailed %(address)s a link to confirm it. Until you do, we "
+                        "send nothing to it.",
+                        address=user.email,
+                    ),
                     "success",
                 )
             else:
-                flash("Your email address is saved.", "success")
+                flash(gettext("Your email address is saved."), "success")
             return redirect(_account_email_url())
     status = 400 if request.method == "POST" else 200
     return render_template("mailing/change_email.html", form=form), status
@@ -115,10 +119,15 @@ def send_confirmation():
     try:
         email = mail_accounts.send_confirmation(current_actor(), outbox.links())
     except DomainError as exc:
-        flash(exc.message, "info")
+        flash(str(exc.message), "info")
     else:
         outbox.deliver_soon([email])
-        flash(f"We've sent a new confirmation link to {current_user.email}.", "success")
+        flash(
+            gettext(
+                "We've sent a new confirmation link to %(address)s.", address=current_user.email
+            ),
+            "success",
+        )
     return redirect(_account_email_url())
 
 
@@ -129,16 +138,18 @@ def set_preference():
     _require_mail()
     form = EmailPreferenceForm()
     if not form.validate_on_submit():
-        abort(400, "Choose how often we may email you: never, immediately or daily.")
+        abort(400, gettext("Choose how often we may email you: never, immediately or daily."))
     preference = EmailPreference(form.preference.data)
     user = current_actor()
     mail_accounts.set_preference(user, preference)
     if preference is EmailPreference.NONE:
-        flash("We won't email you about notifications.", "success")
+        flash(gettext("We won't email you about notifications."), "success")
     elif user.email and user.email_confirmed:
-        flash(f"Saved. Notification emails go to {user.email}.", "success")
+        flash(
+            gettext("Saved. Notification emails go to %(address)s.", address=user.email), "success"
+        )
     else:
-        flash("Saved. Emails start once your email address is confirmed.", "info")
+        flash(gettext("Saved. Emails start once your email address is confirmed."), "info")
     return redirect(_account_email_url())
 
 
@@ -155,7 +166,7 @@ def confirm_email(token: str):
         return _bad_link(exc, "confirm")
     if request.method == "POST":  # CSRFProtect has checked the token
         user = mail_accounts.confirm_email(token, settings)
-        flash(f"Thank you: {user.email} is confirmed.", "success")
+        flash(gettext("Thank you: %(address)s is confirmed.", address=user.email), "success")
         target = _account_email_url() if current_user.is_authenticated else url_for("site.index")
         return redirect(target)
     return _token_page("mailing/confirm.html", user=user)
@@ -225,7 +236,7 @@ def reset_password(token: str):
             return _bad_link(exc, "reset")
         else:
             outbox.deliver_soon(queued)
-            flash("Your password is changed. Log in with your new password.", "success")
+            flash(gettext("Your password is changed. Log in with your new password."), "success")
             response = redirect(url_for("auth.login"))
             response.headers["Referrer-Policy"] = "no-referrer"
             return response

@@ -1,38 +1,59 @@
 """Moderation forms: shape only; the moderation service enforces the rules."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from forum.models import HideReason, Role
 
-REASON_CHOICES = [("", "Choose a reason…")] + [(r.value, r.label.capitalize()) for r in HideReason]
+# What readers see for each reason, in their language (the value is what is stored).
+REASON_LABELS = {
+    HideReason.SPAM: _l("Spam"),
+    HideReason.ABUSE: _l("Abuse"),
+    HideReason.OFF_TOPIC: _l("Off topic"),
+    HideReason.PERSONAL_INFORMATION: _l("Personal information"),
+    HideReason.OTHER: _l("Other"),
+}
+REASON_CHOICES = [("", _l("Choose a reason…"))] + [(r.value, REASON_LABELS[r]) for r in HideReason]
 DURATION_CHOICES = [
-    ("1", "1 day"),
-    ("3", "3 days"),
-    ("7", "7 days"),
-    ("30", "30 days"),
-    ("indefinite", "Indefinitely"),
+    ("1", _l("1 day")),
+    ("3", _l("3 days")),
+    ("7", _l("7 days")),
+    ("30", _l("30 days")),
+    ("indefinite", _l("Indefinitely")),
 ]
+ROLE_LABELS = {
+    Role.READER: _l("Reader"),
+    Role.AUTHOR: _l("Author"),
+    Role.MODERATOR: _l("Moderator"),
+    Role.ADMIN: _l("Admin"),
+}
+
+
+def reason_label(reason: str) -> str:
+    """A reason's words for readers, from its value ("off-topic") or its label ("off topic")."""
+    key = str(reason).replace(" ", "-")
+    return str(REASON_LABELS.get(key, reason))
 
 
 class HideForm(FlaskForm):
     # validate_choice off: the service names the bad reason in its own words (and 400s).
-    reason = SelectField("Reason", choices=REASON_CHOICES, validate_choice=False)
-    note = StringField("Note (optional)", validators=[Optional(), Length(max=500)])
+    reason = SelectField(_l("Reason"), choices=REASON_CHOICES, validate_choice=False)
+    note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
 
 
 class ReportForm(FlaskForm):
-    category = SelectField("What's wrong?", choices=REASON_CHOICES, validate_choice=False)
-    note = StringField("Details (optional)", validators=[Optional(), Length(max=500)])
+    category = SelectField(_l("What's wrong?"), choices=REASON_CHOICES, validate_choice=False)
+    note = StringField(_l("Details (optional)"), validators=[Optional(), Length(max=500)])
 
 
 class AppealForm(FlaskForm):
-    message = TextAreaField("Why should it be shown again?", validators=[Length(max=1000)])
+    message = TextAreaField(_l("Why should it be shown again?"), validators=[Length(max=1000)])
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField("Reason (shown to readers)", validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Reason (shown to readers)"), validators=[Optional(), Length(max=500)])
 
 
 def _days(value: str | int | None) -> int | None:
@@ -44,11 +65,11 @@ def _days(value: str | int | None) -> int | None:
 
 class SuspendForm(FlaskForm):
     # Validated against the choices: the view passes ``days.data`` (int or None) straight on.
-    days = SelectField("Suspend for", choices=DURATION_CHOICES, default="7", coerce=_days)
-    reason = StringField("Reason", validators=[Length(max=500)])
+    days = SelectField(_l("Suspend for"), choices=DURATION_CHOICES, default="7", coerce=_days)
+    reason = StringField(_l("Reason"), validators=[Length(max=500)])
 
 
 class RoleForm(FlaskForm):
     role = SelectField(
-        "Role", choices=[(r.value, r.value.capitalize()) for r in Role], validate_choice=False
+        _l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role], validate_choice=False
     )

@@ -5,6 +5,7 @@ Every route here except the public log sits behind one guard (``before_request``
 route can forget the check; the services check the actor again."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -43,9 +44,9 @@ def _moderators_only():
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     if not permissions.is_moderator(current_user):
-        abort(403, "Only moderators can do that.")
+        abort(403, gettext("Only moderators can do that."))
     if current_user.is_suspended():
-        abort(403, "Your account is suspended, so you can't moderate.")
+        abort(403, gettext("Your account is suspended, so you can't moderate."))
     return None
 
 
@@ -85,7 +86,7 @@ def _checked(form_class: type[FlaskForm]) -> FlaskForm:
     form = form_class()
     if not form.validate_on_submit():
         problems = "; ".join(f"{name}: {' '.join(errs)}" for name, errs in form.errors.items())
-        abort(400, problems or "The form was incomplete; please try again.")
+        abort(400, problems or gettext("The form was incomplete; please try again."))
     return form
 
 
@@ -100,7 +101,7 @@ def hide(comment_id: int):
         lambda: moderation.hide_comment(
             current_actor(), comment, form.reason.data, form.note.data or ""
         ),
-        "The comment is hidden.",
+        gettext("The comment is hidden."),
         url_for("discussion.permalink", comment_id=comment.id),
     )
 
@@ -110,7 +111,7 @@ def unhide(comment_id: int):
     comment = _comment(comment_id)
     return _run(
         lambda: moderation.unhide_comment(current_actor(), comment),
-        "The comment is shown again.",
+        gettext("The comment is shown again."),
         url_for("discussion.permalink", comment_id=comment.id),
     )
 
@@ -120,7 +121,7 @@ def approve(comment_id: int):
     comment = _comment(comment_id)
     return _run(
         lambda: premoderation.approve_comment(current_actor(), comment),
-        "The comment is approved and now visible.",
+        gettext("The comment is approved and now visible."),
         url_for("moderation.queue"),
     )
 
@@ -133,7 +134,7 @@ def reject(comment_id: int):
         lambda: premoderation.reject_comment(
             current_actor(), comment, form.reason.data, form.note.data or ""
         ),
-        "The comment is rejected; its author can still see it.",
+        gettext("The comment is rejected; its author can still see it."),
         url_for("moderation.queue"),
     )
 
@@ -144,7 +145,7 @@ def dismiss(comment_id: int):
     form = _checked(ReasonForm)
     return _run(
         lambda: moderation.dismiss_reports(current_actor(), comment, form.reason.data or ""),
-        "The reports are dismissed.",
+        gettext("The reports are dismissed."),
         url_for("moderation.queue"),
     )
 
@@ -156,7 +157,9 @@ def decide_appeal(appeal_id: int, decision: str):
     granted = decision == "grant"
     return _run(
         lambda: appeals.decide_appeal(current_actor(), item, granted, form.reason.data or ""),
-        "Appeal granted: the comment is shown again." if granted else "Appeal denied.",
+        gettext("Appeal granted: the comment is shown again.")
+        if granted
+        else gettext("Appeal denied."),
         url_for("moderation.queue"),
     )
 
@@ -170,7 +173,7 @@ def lock(slug: str):
     form = _checked(ReasonForm)
     return _run(
         lambda: sanctions.lock_article(current_actor(), article, form.reason.data or ""),
-        "The discussion is locked.",
+        gettext("The discussion is locked."),
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
 
@@ -181,7 +184,7 @@ def unlock(slug: str):
     form = _checked(ReasonForm)
     return _run(
         lambda: sanctions.unlock_article(current_actor(), article, form.reason.data or ""),
-        "The discussion is open again.",
+        gettext("The discussion is open again."),
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
 
@@ -197,7 +200,7 @@ def suspend(username: str):
         lambda: sanctions.suspend_user(
             current_actor(), target, form.days.data, form.reason.data or ""
         ),
-        f"{target.username} is suspended.",
+        gettext("%(username)s is suspended.", username=target.username),
         url_for("site.profile", username=target.username),
     )
 
@@ -208,7 +211,7 @@ def unsuspend(username: str):
     form = _checked(ReasonForm)
     return _run(
         lambda: sanctions.unsuspend_user(current_actor(), target, form.reason.data or ""),
-        f"{target.username}'s suspension is lifted.",
+        gettext("%(username)s's suspension is lifted.", username=target.username),
         url_for("site.profile", username=target.username),
     )
 
@@ -219,7 +222,7 @@ def change_role(username: str):
     form = _checked(RoleForm)
     return _run(
         lambda: sanctions.change_role(current_actor(), target, form.role.data or ""),
-        f"{target.username}'s role is changed.",
+        gettext("%(username)s's role is changed.", username=target.username),
         url_for("site.profile", username=target.username),
     )
 
@@ -229,7 +232,10 @@ def trust(username: str):
     target = accounts.get_by_username(username)
     return _run(
         lambda: premoderation.grant_trust(current_actor(), target),
-        f"{target.username} is trusted: new-account limits no longer apply.",
+        gettext(
+            "%(username)s is trusted: new-account limits no longer apply.",
+            username=target.username,
+        ),
         url_for("site.profile", username=target.username),
     )
 

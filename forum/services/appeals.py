@@ -21,27 +21,30 @@ from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from forum.services.locking import commit_once, lock
 from forum.services.moderation import record_comment_action, require_moderator, restore_comment
 from forum.services.text import clean_text
+from forum.services.wording import _l
 
 
 def appeal(author: User, comment: Comment, message: str) -> Appeal:
     """The author of a hidden comment asks once for another look."""
     if comment.author_id != author.id:
-        raise Forbidden("Only the comment's author can appeal.")
+        raise Forbidden(_l("Only the comment's author can appeal."))
     if comment.status is not CommentStatus.HIDDEN:
-        raise Conflict("Only hidden comments can be appealed.")
+        raise Conflict(_l("Only hidden comments can be appealed."))
     message = clean_text(message).strip()
     if not message:
-        raise NotAllowed("Say briefly why the comment should be shown again.", field="message")
+        raise NotAllowed(_l("Say briefly why the comment should be shown again."), field="message")
     if len(message) > 1000:
-        raise NotAllowed("Keep the appeal under 1,000 characters.", field="message")
+        raise NotAllowed(_l("Keep the appeal under 1,000 characters."), field="message")
     if db.session.execute(select(Appeal.id).where(Appeal.comment_id == comment.id)).first():
-        raise Conflict("This comment has already been appealed; each comment can be appealed once.")
+        raise Conflict(
+            _l("This comment has already been appealed; each comment can be appealed once.")
+        )
     item = Appeal(comment=comment, author=author, message=message)
     db.session.add(item)
     webhooks.emit(webhooks.Event.APPEAL_FILED, webhooks.appeal_payload(item))
     commit_once(
         lambda: Conflict(
-            "This comment has already been appealed; each comment can be appealed once."
+            _l("This comment has already been appealed; each comment can be appealed once.")
         )
     )
     return item
@@ -51,7 +54,7 @@ def get_appeal(appeal_id: int) -> Appeal:
     """The appeal with this number, or NotFound."""
     item = db.session.get(Appeal, appeal_id)
     if item is None:
-        raise NotFound("No appeal has that number.")
+        raise NotFound(_l("No appeal has that number."))
     return item
 
 
@@ -93,7 +96,7 @@ def decide_appeal(actor: User, item: Appeal, grant: bool, note: str = "") -> App
     require_moderator(actor)
     lock(item)  # the state below is read again, and held until the commit
     if item.status is not AppealStatus.OPEN:
-        raise Conflict("That appeal has already been decided.")
+        raise Conflict(_l("That appeal has already been decided."))
     item.status = AppealStatus.GRANTED if grant else AppealStatus.DENIED
     item.resolved_at, item.resolved_by_id = utcnow(), actor.id
     comment = item.comment

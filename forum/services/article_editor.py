@@ -10,6 +10,7 @@ from forum.models import Article, User, utcnow
 from forum.services import article_rules, community, permissions
 from forum.services.article_rules import ArticleDraft
 from forum.services.errors import Forbidden, ValidationFailed
+from forum.services.wording import _l
 
 
 def _explain_race(draft: ArticleDraft, article: Article | None, body_max: int) -> None:
@@ -17,14 +18,14 @@ def _explain_race(draft: ArticleDraft, article: Article | None, body_max: int) -
     moment), say which field: the checks, run again, now see the other article."""
     article_rules.check_article(draft, article, body_max)
     raise ValidationFailed(
-        {"slug": "Someone saved an article with this slug or position a moment ago."}
+        {"slug": _l("Someone saved an article with this slug or position a moment ago.")}
     )
 
 
 def create_article(user: User, draft: ArticleDraft, *, body_max: int = 100_000) -> Article:
     """Publish a new article by ``user``, who then follows its discussion."""
     if not permissions.can_write_articles(user):
-        raise Forbidden("Only authors, moderators and admins can write articles.")
+        raise Forbidden(_l("Only authors, moderators and admins can write articles."))
     checked = article_rules.check_article(draft, None, body_max)
     article = Article(author=user, published_at=utcnow())
     try:
@@ -48,7 +49,7 @@ def update_article(
 ) -> Article:
     """Change an article: its author, or any moderator or admin. The author stays the same."""
     if not permissions.can_edit_article(user, article):
-        raise Forbidden("You can only edit your own articles.")
+        raise Forbidden(_l("You can only edit your own articles."))
     checked = article_rules.check_article(draft, article, body_max)
     try:
         article_rules.apply(article, checked)

@@ -17,6 +17,7 @@ from forum.models import Article, Series
 from forum.services.errors import ValidationFailed
 from forum.services.sanitize import render_markdown
 from forum.services.text import is_blank, strip_control_characters
+from forum.services.wording import _l, number
 
 SLUG_PATTERN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Paths under /articles/ that belong to pages, not articles: /articles/new is the editor.
@@ -97,18 +98,19 @@ def suggest_slug(title: str, article: Article | None = None) -> str:
 def slug_problem(slug: str, article: Article | None) -> str | None:
     """Why ``slug`` can't be ``article``'s address (None for a new article), or None."""
     if len(slug) > SLUG_MAX or not SLUG_PATTERN.fullmatch(slug):
-        return (
+        return _l(
             "Use lower-case letters, digits and single hyphens (like cells-and-signals), "
-            f"at most {SLUG_MAX} characters."
+            "at most %(max)s characters.",
+            max=SLUG_MAX,
         )
     if slug in RESERVED_SLUGS:
-        return f"“{slug}” is the address of a page; choose another slug."
+        return _l("“%(slug)s” is the address of a page; choose another slug.", slug=slug)
     query = select(Article.title).where(Article.slug == slug)
     if article is not None and article.id is not None:
         query = query.where(Article.id != article.id)
     holder = db.session.execute(query).scalar_one_or_none()
     if holder is not None:
-        return f"That slug is taken by “{holder}”."
+        return _l("That slug is taken by “%(title)s”.", title=holder)
     return None
 
 
@@ -131,9 +133,9 @@ def check_article(draft: ArticleDraft, article: Article | None, body_max: int) -
     errors: dict[str, str] = {}
     title = one_line(draft.title)
     if not title:
-        errors["title"] = "Give the article a title."
+        errors["title"] = _l("Give the article a title.")
     elif len(title) > TITLE_MAX:
-        errors["title"] = f"Titles can be at most {TITLE_MAX} characters."
+        errors["title"] = _l("Titles can be at most %(max)s characters.", max=TITLE_MAX)
 
     slug = (draft.slug or "").strip()
     if not slug and title:
@@ -143,26 +145,32 @@ def check_article(draft: ArticleDraft, article: Article | None, body_max: int) -
 
     summary = strip_control_characters(draft.summary or "").strip()
     if len(summary) > SUMMARY_MAX:
-        errors["summary"] = f"Keep the summary under {SUMMARY_MAX:,} characters."
+        errors["summary"] = _l(
+            "Keep the summary under %(max)s characters.", max=number(SUMMARY_MAX)
+        )
 
     body = strip_control_characters(draft.body or "").strip("\n")
     if is_blank(body):
-        errors["body"] = "Write the article before saving it."
+        errors["body"] = _l("Write the article before saving it.")
     elif len(body) > body_max:
-        errors["body"] = (
-            f"Articles can be at most {body_max:,} characters; this one has {len(body):,}."
+        errors["body"] = _l(
+            "Articles can be at most %(max)s characters; this one has %(length)s.",
+            max=number(body_max),
+            length=number(len(body)),
         )
 
     series, new_series = None, one_line(draft.new_series) or None
     if draft.series_id is not None and new_series:
-        errors["new_series"] = "Choose an existing series or name a new one, not both."
+        errors["new_series"] = _l("Choose an existing series or name a new one, not both.")
     elif draft.series_id is not None:
         series = db.session.get(Series, draft.series_id)
         if series is None:
-            errors["series"] = "That series doesn't exist; choose another."
+            errors["series"] = _l("That series doesn't exist; choose another.")
     elif new_series:
         if len(new_series) > SERIES_TITLE_MAX:
-            errors["new_series"] = f"Series titles can be at most {SERIES_TITLE_MAX} characters."
+            errors["new_series"] = _l(
+                "Series titles can be at most %(max)s characters.", max=SERIES_TITLE_MAX
+            )
         else:
             # A "new" series that already exists by that title is the existing one.
             series = db.session.execute(
@@ -173,19 +181,24 @@ def check_article(draft: ArticleDraft, article: Article | None, body_max: int) -
 
     position = draft.position
     if position is not None and not 1 <= position <= POSITION_MAX:
-        errors["position"] = f"The position is a whole number from 1 to {POSITION_MAX:,}."
+        errors["position"] = _l(
+            "The position is a whole number from 1 to %(max)s.", max=number(POSITION_MAX)
+        )
     elif position is not None and series is None and not new_series:
         if "series" not in errors and "new_series" not in errors:
-            errors["position"] = "A position needs a series: choose one, or leave it empty."
+            errors["position"] = _l("A position needs a series: choose one, or leave it empty.")
     elif series is not None:
         if position is None:
             position = _next_position(series, article)
         else:
             holder = _position_holder(series, position, article)
             if holder is not None:
-                errors["position"] = (
-                    f"Position {position} in “{series.title}” is taken by “{holder[0]}” "
-                    f"({holder[1]})."
+                errors["position"] = _l(
+                    "Position %(position)s in “%(series)s” is taken by “%(title)s” (%(slug)s).",
+                    position=position,
+                    series=series.title,
+                    title=holder[0],
+                    slug=holder[1],
                 )
     elif new_series and position is None:
         position = 1

@@ -20,7 +20,7 @@ class ValidationFailed(NotAllowed):
     """Several fields are wrong at once; ``errors`` maps field name to message."""
 
     def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
+        super().__init__("; ".join(str(message) for message in errors.values()))
         self.errors = errors
 
 

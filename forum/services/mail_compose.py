@@ -6,12 +6,19 @@ caller of this module already runs in an app context, since it writes through
 ``db.session``, so that adds no requirement; it keeps the app's template folder and its
 autoescape rule (on for ``.html``, off for ``.txt``), and ``Template.render`` runs no context
 processors, so nothing here touches a request or a session: emails queued from a CLI
-command or a background thread come out the same as from a page."""
+command or a background thread come out the same as from a page.
 
+Each email is written in its recipient's language (their account setting, else English),
+whoever's request queued it: every ``queue_*`` function renders inside ``force_locale``."""
+
+import functools
 from dataclasses import dataclass
 from typing import Protocol
 
+from babel.dates import format_datetime
 from flask import current_app
+from flask_babel import force_locale, get_locale, gettext, ngettext
+from flask_babel import lazy_gettext as _l
 
 from forum.extensions import db
 from forum.models import Notification, NotificationKind, OutgoingEmail, User, utcnow
@@ -25,10 +32,10 @@ DIGEST_EXCERPT_LENGTH = 280
 # notices (hidden, restored, appeals) concern a comment readers can't see; they stay in the
 # browser's notification list.
 _HEADLINES = {
-    NotificationKind.REPLY: "{who} replied to your comment on “{where}”",
-    NotificationKind.MENTION: "{who} mentioned you on “{where}”",
-    NotificationKind.FOLLOWED: "{who} commented on “{where}”, which you follow",
-    NotificationKind.ARTICLE_COMMENT: "{who} commented on your article “{where}”",
+    NotificationKind.REPLY: _l("%(who)s replied to your comment on “%(where)s”"),
+    NotificationKind.MENTION: _l("%(who)s mentioned you on “%(where)s”"),
+    NotificationKind.FOLLOWED: _l("%(who)s commented on “%(where)s”, which you follow"),
+    NotificationKind.ARTICLE_COMMENT: _l("%(who)s commented on your article “%(where)s”"),
 }
 EMAILED_KINDS = frozenset(_HEADLINES)
 
@@ -45,6 +52,19 @@ class Links(Protocol):
     def unsubscribe(self, user: User) -> str: ...
     def confirm_email(self, user: User) -> str: ...
     def reset_password(self, user: User) -> str: ...
+
+
+def in_recipients_language(queue):
+    """Render the email ``queue`` composes in the language of its recipient: the account
+    (or the notification's account) passed first."""
+
+    @functools.wraps(queue)
+    def queue_in_language(first, *args, **kwargs):
+        user = first.user if isinstance(first, Notification) else first
+        with force_locale(user.locale or "en"):
+            return queue(first, *args, **kwargs)
+
+    return queue_in_language
 
 
 @dataclass(frozen=True)
@@ -95,11 +115,11 @@ def quoted(text: str, indent: str = "") -> str:
 
 def headline(note: Notification) -> str:
     """'alice replied to your comment on “Title”'."""
-    who = note.actor.name if note.actor else "Someone"
+    who = note.actor.name if note.actor else gettext("Someone")
     if note.actor is None and note.comment is not None and note.comment.is_imported:
-        who = f"{note.comment.author_name} (imported)"
-    where = note.article.title if note.article else "a discussion"
-    return _HEADLINES[note.kind].format(who=who, where=where)
+        who = gettext("%(name)s (imported)", name=note.comment.author_name)
+    where = note.article.title if note.article else gettext("a discussion")
+    return str(_HEADLINES[note.kind]) % {"who": who, "where": where}
 
 
 # --- queueing ---------------------------------------------------------------------------------
@@ -129,6 +149,7 @@ def _footer(user: User, links: Links, why: str) -> dict:
     }
 
 
+@in_recipients_language
 def queue_notification_email(note: Notification, links: Links) -> OutgoingEmail:
     """One email about one notification: who, where, the comment's text and its link."""
     user, comment = note.user, note.comment
@@ -142,11 +163,12 @@ def queue_notification_email(note: Notification, links: Links) -> OutgoingEmail:
         excerpt=text,
         quote=quoted(text),
         comment_url=links.comment(comment.id),
-        **_footer(user, links, "You get an email for each notification, as you chose."),
+        **_footer(user, links, gettext("You get an email for each notification, as you chose.")),
     )
     return _queue(user.email, line, body, links.unsubscribe(user))
 
 
+@in_recipients_language
 def queue_digest_email(user: User, notes: list[Notification], links: Links) -> OutgoingEmail:
     """One email listing several notifications, oldest first."""
     count = len(notes)
@@ -156,26 +178,32 @@ def queue_digest_email(user: User, notes: list[Notification], links: Links) -> O
         items.append(
             {
                 "headline": headline(note),
-                "when": f"{note.created_at:%d %b, %H:%M}",
+                "when": format_datetime(note.created_at, "d MMM, HH:mm", locale=get_locale()),
                 "excerpt": text,
                 "quote": quoted(text, indent="   "),
                 "url": links.comment(note.comment_id),
             }
         )
-    subject = f"{SITE_NAME}: your daily digest, {count} notification{'s' if count != 1 else ''}"
+    subject = ngettext(
+        "%(site)s: your daily digest, %(num)d notification",
+        "%(site)s: your daily digest, %(num)d notifications",
+        count,
+        site=SITE_NAME,
+    )
     body = render_email(
         "digest",
         subject=subject,
         user=user,
         items=items,
-        **_footer(user, links, "You get a daily digest of your notifications."),
+        **_footer(user, links, gettext("You get a daily digest of your notifications.")),
     )
     return _queue(user.email, subject, body, links.unsubscribe(user))
 
 
+@in_recipients_language
 def queue_confirmation(user: User, links: Links) -> OutgoingEmail:
     """Ask the owner of the account's (new) address to confirm it."""
-    subject = f"Confirm your email address for {SITE_NAME}"
+    subject = gettext("Confirm your email address for %(site)s", site=SITE_NAME)
     body = render_email(
         "confirm_email",
         subject=subject,
@@ -186,9 +214,10 @@ def queue_confirmation(user: User, links: Links) -> OutgoingEmail:
     return _queue(user.email, subject, body)
 
 
+@in_recipients_language
 def queue_password_reset(user: User, links: Links) -> OutgoingEmail:
     """A single-use link to set a new password."""
-    subject = f"Reset your {SITE_NAME} password"
+    subject = gettext("Reset your %(site)s password", site=SITE_NAME)
     body = render_email(
         "reset_password",
         subject=subject,
@@ -199,26 +228,28 @@ def queue_password_reset(user: User, links: Links) -> OutgoingEmail:
     return _queue(user.email, subject, body)
 
 
+@in_recipients_language
 def queue_password_changed(user: User, links: Links) -> OutgoingEmail | None:
     """Tell the owner their password changed (to their confirmed address, if any)."""
     if not (user.email and user.email_confirmed):
         return None
-    subject = f"Your {SITE_NAME} password was changed"
+    subject = gettext("Your %(site)s password was changed", site=SITE_NAME)
     body = render_email(
         "password_changed", subject=subject, user=user, forgot_url=links.forgot_password()
     )
     return _queue(user.email, subject, body)
 
 
+@in_recipients_language
 def queue_email_changed(user: User, old_address: str, links: Links) -> OutgoingEmail:
     """Tell the previous (confirmed) address that the account moved to another one."""
-    subject = f"The email address of your {SITE_NAME} account changed"
+    subject = gettext("The email address of your %(site)s account changed", site=SITE_NAME)
     body = render_email(
         "email_changed",
         subject=subject,
         user=user,
         old_address=old_address,
-        new_address=user.email or "no address",
+        new_address=user.email or gettext("no address"),
         account_url=links.account(),
     )
     return _queue(old_address, subject, body)

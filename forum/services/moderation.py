@@ -31,6 +31,7 @@ from forum.services.errors import Conflict, Forbidden, NotAllowed
 from forum.services.locking import commit_once, lock
 from forum.services.pages import Page, check_page, paginate
 from forum.services.text import clean_text, count_of
+from forum.services.wording import _l
 
 
 def record_action(
@@ -64,9 +65,9 @@ def require_moderator(actor: User) -> None:
     """Staff act only while their own account is in good standing: a suspended moderator
     (only admins suspend moderators) keeps the role but not the powers."""
     if not permissions.is_moderator(actor):
-        raise Forbidden("Only moderators can do that.")
+        raise Forbidden(_l("Only moderators can do that."))
     if actor.is_suspended():
-        raise Forbidden("Your account is suspended, so you can't moderate.")
+        raise Forbidden(_l("Your account is suspended, so you can't moderate."))
 
 
 def parse_reason(value: str | None, field: str = "reason") -> HideReason:
@@ -74,7 +75,9 @@ def parse_reason(value: str | None, field: str = "reason") -> HideReason:
         return HideReason(value or "")
     except ValueError:
         choices = ", ".join(r.label for r in HideReason)
-        raise NotAllowed(f"Choose a reason: {choices}.", field=field) from None
+        raise NotAllowed(
+            _l("Choose a reason: %(choices)s.", choices=choices), field=field
+        ) from None
 
 
 # --- hiding --------------------------------------------------------------------------------
@@ -86,9 +89,14 @@ def hide_comment(actor: User, comment: Comment, reason: str, note: str = "") -> 
     category = parse_reason(reason)
     lock(comment)  # two moderators at once: the second sees the first one's hide
     if comment.status is CommentStatus.HIDDEN:
-        raise Conflict("That comment is already hidden.")
+        raise Conflict(_l("That comment is already hidden."))
     if not comment.is_visible:
-        raise Conflict(f"Only visible comments can be hidden; this one is {comment.status.value}.")
+        raise Conflict(
+            _l(
+                "Only visible comments can be hidden; this one is %(status)s.",
+                status=comment.status.value,
+            )
+        )
     now = utcnow()
     comment.status = CommentStatus.HIDDEN
     comment.pinned_at = comment.pinned_by_id = None  # a hidden comment can't lead the page
@@ -108,7 +116,7 @@ def unhide_comment(actor: User, comment: Comment, note: str = "") -> Comment:
     require_moderator(actor)
     lock(comment)
     if comment.status is not CommentStatus.HIDDEN:
-        raise Conflict("That comment isn't hidden.")
+        raise Conflict(_l("That comment isn't hidden."))
     restore_comment(actor, comment, ModAction.UNHIDE, note)
     notifications.notify_moderated(comment, NotificationKind.RESTORED, actor, "shown again")
     db.session.commit()
@@ -164,11 +172,11 @@ def report_comment(reporter: User, comment: Comment, category: str, note: str = 
     """File a report; one per reader per comment, never on one's own comment, not while
     suspended."""
     if not permissions.in_good_standing(reporter):
-        raise Forbidden("Your account is suspended, so you can't report comments.")
+        raise Forbidden(_l("Your account is suspended, so you can't report comments."))
     if comment.author_id == reporter.id:
-        raise Forbidden("You can't report your own comment.")
+        raise Forbidden(_l("You can't report your own comment."))
     if not comment.is_visible:
-        raise Conflict("That comment is no longer shown, so there's nothing to report.")
+        raise Conflict(_l("That comment is no longer shown, so there's nothing to report."))
     reason = parse_reason(category, field="category")
     if has_reported(reporter, comment):
         raise AlreadyReported()
@@ -188,7 +196,7 @@ def dismiss_reports(actor: User, comment: Comment, note: str = "") -> int:
     lock(comment)  # the state below is read again, and held until the commit
     closed = _resolve_reports(comment, actor, ReportStatus.DISMISSED, utcnow())
     if not closed:
-        raise Conflict("There are no open reports on that comment.")
+        raise Conflict(_l("There are no open reports on that comment."))
     record_action(
         actor,
         ModAction.DISMISS,
@@ -322,7 +330,9 @@ def _log_query(action: str | None, moderator: str | None) -> Select:
         try:
             query = query.where(ModerationAction.action == ModAction(action))
         except ValueError:
-            raise NotAllowed(f"Unknown action {action!r}.", field="action") from None
+            raise NotAllowed(
+                _l("Unknown action %(action)r.", action=action), field="action"
+            ) from None
     if moderator:
         query = query.join(User, ModerationAction.actor_id == User.id).where(
             User.username_is(moderator)

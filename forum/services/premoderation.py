@@ -24,7 +24,8 @@ from forum.services.moderation import (
     record_comment_action,
     require_moderator,
 )
-from forum.services.text import clean_text, count_of
+from forum.services.text import clean_text
+from forum.services.wording import _l, _ln
 
 
 def approved_count(user: User) -> int:
@@ -63,8 +64,14 @@ def check_link_cap(
     links = count_links(body)
     if links > max_links:
         raise NotAllowed(
-            f"New accounts can include at most {count_of(max_links, 'link')} in a comment; "
-            f"this one has {links}. The limit lifts as your comments are approved.",
+            _ln(
+                "New accounts can include at most %(num)s link in a comment; this one has "
+                "%(links)s. The limit lifts as your comments are approved.",
+                "New accounts can include at most %(num)s links in a comment; this one has "
+                "%(links)s. The limit lifts as your comments are approved.",
+                max_links,
+                links=links,
+            ),
             field="body",
         )
 
@@ -110,7 +117,7 @@ def approve_comment(actor: User, comment: Comment) -> Comment:
     require_moderator(actor)
     lock(comment)  # the state below is read again, and held until the commit
     if comment.status is not CommentStatus.PENDING:
-        raise Conflict("That comment isn't waiting for review.")
+        raise Conflict(_l("That comment isn't waiting for review."))
     comment.status = CommentStatus.VISIBLE
     record_comment_action(actor, ModAction.APPROVE, comment)
     # Readers hear about a comment only once it is visible.
@@ -126,7 +133,7 @@ def reject_comment(actor: User, comment: Comment, reason: str, note: str = "") -
     lock(comment)  # the state below is read again, and held until the commit
     category = parse_reason(reason)
     if comment.status is not CommentStatus.PENDING:
-        raise Conflict("That comment isn't waiting for review.")
+        raise Conflict(_l("That comment isn't waiting for review."))
     comment.status = CommentStatus.REJECTED
     comment.hidden_reason, comment.hidden_note = category.value, clean_text(note).strip()[:500]
     comment.hidden_at, comment.hidden_by = utcnow(), actor
@@ -139,7 +146,7 @@ def grant_trust(actor: User, target: User) -> User:
     require_moderator(actor)
     lock(target)  # the state below is read again, and held until the commit
     if target.trusted:
-        raise Conflict(f"{target.username} is already trusted.")
+        raise Conflict(_l("%(username)s is already trusted.", username=target.username))
     target.trusted = True
     record_action(actor, ModAction.TRUST, target_user=target, reason="trusted by hand")
     db.session.commit()

@@ -16,13 +16,14 @@ from forum.services.errors import Conflict, Forbidden, NotAllowed
 from forum.services.locking import lock
 from forum.services.moderation import record_action, require_moderator
 from forum.services.text import clean_text, count_of
+from forum.services.wording import _l
 
 
 def lock_article(actor: User, article: Article, reason: str = "") -> Article:
     require_moderator(actor)
     lock(article)  # the state below is read again, and held until the commit
     if article.discussion_locked:
-        raise Conflict("That discussion is already locked.")
+        raise Conflict(_l("That discussion is already locked."))
     article.discussion_locked = True
     article.lock_reason = clean_text(reason).strip()[:500] or None
     record_action(actor, ModAction.LOCK, article=article, reason=article.lock_reason or "")
@@ -34,7 +35,7 @@ def unlock_article(actor: User, article: Article, reason: str = "") -> Article:
     require_moderator(actor)
     lock(article)  # the state below is read again, and held until the commit
     if not article.discussion_locked:
-        raise Conflict("That discussion isn't locked.")
+        raise Conflict(_l("That discussion isn't locked."))
     article.discussion_locked = False
     article.lock_reason = None
     record_action(actor, ModAction.UNLOCK, article=article, reason=clean_text(reason).strip())
@@ -49,14 +50,14 @@ def suspend_user(actor: User, target: User, days: int | None, reason: str) -> Us
     """Suspend for ``days`` days, or indefinitely when ``days`` is None."""
     require_moderator(actor)
     if target.id == actor.id:
-        raise Forbidden("You can't suspend yourself.")
+        raise Forbidden(_l("You can't suspend yourself."))
     if not permissions.can_suspend(actor, target):
-        raise Forbidden("You can't suspend that account.")
+        raise Forbidden(_l("You can't suspend that account."))
     reason = clean_text(reason).strip()
     if not reason:
-        raise NotAllowed("Give a reason; the member will see it.", field="reason")
+        raise NotAllowed(_l("Give a reason; the member will see it."), field="reason")
     if days is not None and not 1 <= days <= 3650:
-        raise NotAllowed("Suspend for 1 to 3650 days, or indefinitely.", field="days")
+        raise NotAllowed(_l("Suspend for 1 to 3650 days, or indefinitely."), field="days")
     until = INDEFINITE if days is None else utcnow() + timedelta(days=days)
     target.suspended_until, target.suspension_reason = until, reason[:500]
     length = "indefinitely" if days is None else f"for {count_of(days, 'day')}"
@@ -69,9 +70,9 @@ def unsuspend_user(actor: User, target: User, reason: str = "") -> User:
     require_moderator(actor)
     lock(target)  # the state below is read again, and held until the commit
     if not permissions.can_suspend(actor, target):
-        raise Forbidden("You can't change that account.")
+        raise Forbidden(_l("You can't change that account."))
     if not target.is_suspended():
-        raise Conflict(f"{target.username} isn't suspended.")
+        raise Conflict(_l("%(username)s isn't suspended.", username=target.username))
     target.suspended_until = target.suspension_reason = None
     record_action(actor, ModAction.UNSUSPEND, target_user=target, reason=clean_text(reason).strip())
     db.session.commit()
@@ -84,12 +85,17 @@ def change_role(actor: User | None, target: User, role: str) -> User:
         new_role = Role(role)
     except ValueError:
         choices = ", ".join(r.value for r in Role)
-        raise NotAllowed(f"Unknown role {role!r}; choose one of {choices}.", field="role") from None
+        raise NotAllowed(
+            _l("Unknown role %(role)r; choose one of %(choices)s.", role=role, choices=choices),
+            field="role",
+        ) from None
     if actor is not None and not permissions.can_change_role(actor, target):
-        raise Forbidden("Only an admin can change someone else's role.")
+        raise Forbidden(_l("Only an admin can change someone else's role."))
     lock(target)
     if target.role is new_role:
-        raise Conflict(f"{target.username} is already {new_role.value}.")
+        raise Conflict(
+            _l("%(username)s is already %(role)s.", username=target.username, role=new_role.value)
+        )
     old = target.role
     target.role = new_role
     if actor is not None:

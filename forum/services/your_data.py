@@ -35,6 +35,7 @@ from forum.models import (
 from forum.models.users import new_session_token
 from forum.services import avatars, discussion_state
 from forum.services.errors import Conflict, NotAllowed
+from forum.services.wording import _l
 
 EXPORT_FORMAT = 1
 
@@ -191,9 +192,9 @@ def delete_account(
 
     The last administrator can't leave this way: the site would have no one to run it."""
     if user.deleted_at is not None:
-        raise Conflict("This account is already deleted.")
+        raise Conflict(_l("This account is already deleted."))
     if not passwords.verify(user.password_hash, password or ""):
-        raise NotAllowed("That isn't your password.", field="password")
+        raise NotAllowed(_l("That isn't your password."), field="password")
     if user.role is Role.ADMIN and _other_admins(user) == 0:
         raise Conflict(
             "You are the only administrator. Make someone else an administrator before "

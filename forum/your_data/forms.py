@@ -1,12 +1,13 @@
 """The account-deletion form."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField
 from wtforms.validators import DataRequired
 
 COMMENT_CHOICES = [
-    ("keep", 'Keep my comments in their discussions, signed "[deleted user]"'),
-    ("remove", "Remove my comments (a placeholder stays only where others replied)"),
+    ("keep", _l('Keep my comments in their discussions, signed "[deleted user]"')),
+    ("remove", _l("Remove my comments (a placeholder stays only where others replied)")),
 ]
 
 
@@ -14,10 +15,11 @@ class DeleteAccountForm(FlaskForm):
     """The password again, and what becomes of the comments."""
 
     password = PasswordField(
-        "Your password", validators=[DataRequired(message="Enter your password to confirm.")]
+        _l("Your password"),
+        validators=[DataRequired(message=_l("Enter your password to confirm."))],
     )
     comments = RadioField(
-        "Your comments",
+        _l("Your comments"),
         choices=COMMENT_CHOICES,
-        validators=[DataRequired(message="Choose what happens to your comments.")],
+        validators=[DataRequired(message=_l("Choose what happens to your comments."))],
     )

@@ -13,6 +13,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user, logout_user
 
 from forum.auth.current import current_actor
@@ -71,7 +72,7 @@ def delete():
         return _confirm_page(form, 400)
     logout_user()
     session.clear()
-    flash("Your account is deleted. Thank you for taking part.", "success")
+    flash(gettext("Your account is deleted. Thank you for taking part."), "success")
     return redirect(url_for("site.index"))
 
 

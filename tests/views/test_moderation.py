@@ -302,8 +302,8 @@ def test_the_queue_groups_reports_by_comment_newest_first_in_pages(configured):
         lxml.html.fromstring(page).get_element_by_id(f"q{double.id}").text_content().split()
     )
     assert "2 reports" in item
-    assert "abuse \N{MULTIPLICATION SIGN}1" in item
-    assert "spam \N{MULTIPLICATION SIGN}1" in item
+    assert "Abuse \N{MULTIPLICATION SIGN}1" in item
+    assert "Spam \N{MULTIPLICATION SIGN}1" in item
     assert "“Selling pills”" in item
     assert "“Rude as well”" in item
     assert "Reported twice." in item
