@@ -13,6 +13,7 @@ from forum import (
     anonymous_pages,
     cli,
     errors,
+    i18n,
     input_guard,
     page_cache,
     security,
@@ -35,6 +36,7 @@ from forum.identity import views as identity
 from forum.mailing.views import bp as mailing_bp
 from forum.moderation.views import bp as moderation_bp
 from forum.paging import DatabaseIntConverter
+from forum.preferences.views import bp as preferences_bp
 from forum.services import discussion_state, sanitize
 from forum.site.views import bp as site_bp
 from forum.sqlite import configure_sqlite_engine, mark_request_intent
@@ -55,6 +57,7 @@ BLUEPRINTS = (
     api_tokens_bp,
     api_bp,
     identity.bp,
+    preferences_bp,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -172,5 +175,6 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     passwords.init_app(app)
+    i18n.init_app(app)
     discussion_state.install()
     page_cache.init_app(app, [PROJECT_ROOT / "templates", PROJECT_ROOT / "forum" / "static"])

@@ -68,6 +68,8 @@ class User(RoleQuestions, UserMixin, db.Model):
     # The content hash of the uploaded avatar (an AvatarImage row), None for the generated
     # one. On the row that cards render from, so a change bumps the discussions' version.
     avatar_hash: Mapped[str | None] = mapped_column(String(64))
+    # The language the reader chose (forum.i18n.LOCALES); None follows their browser.
+    locale: Mapped[str | None] = mapped_column(String(10))
     email: Mapped[str | None] = mapped_column(String(254))
     email_confirmed: Mapped[bool] = mapped_column(default=False)
     password_hash: Mapped[str | None] = mapped_column(String(255))

@@ -185,6 +185,9 @@ TABLE = [
     # --- your data: everyone may leave, suspended or not; the only admin may not ------------
     Row("/account/delete", {"password": PASSWORD, "comments": "keep"},
         E(anon=302, reader=302, author=302, writer=302, mod=302, admin=409, suspended=302)),
+    # Anyone with an account chooses their language, suspended or not.
+    Row("/account/language", {"language": "de"},
+        E(anon=302, reader=302, author=302, writer=302, mod=302, admin=302, suspended=302)),
     # Mail is not configured in this app, so the mail-only routes answer 404.
     Row("/account/email", {"email": "new@example.org", "current_password": PASSWORD},
         E(anon=302, reader=302, author=302, writer=302, mod=302, admin=302, suspended=302)),

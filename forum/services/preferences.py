@@ -1,0 +1,15 @@
+"""A reader's preferences that are theirs alone (their language)."""
+
+from forum.extensions import db
+from forum.i18n import LOCALES
+from forum.models import User
+from forum.services.errors import NotAllowed
+
+
+def set_language(user: User, locale: str | None) -> User:
+    """``locale`` one of forum.i18n.LOCALES, or None to follow the browser."""
+    if locale is not None and locale not in LOCALES:
+        raise NotAllowed("Choose one of the languages offered.", field="language")
+    user.locale = locale
+    db.session.commit()
+    return user
