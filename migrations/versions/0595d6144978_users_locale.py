@@ -1,7 +1,7 @@
 """users: the language a reader chose (none: their browser's)
 
 Revision ID: 0595d6144978
-Revises: c3f1d7a2e9b4
+Revises: 40248653dff9
 Create Date: 2026-12-01 04:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0595d6144978"
-down_revision = "c3f1d7a2e9b4"
+down_revision = "40248653dff9"
 branch_labels = None
 depends_on = None
 
