@@ -6,10 +6,13 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from babel.dates import format_date, format_datetime, format_timedelta
 from flask import Flask, current_app, g
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from forum.i18n import DEFAULT_LOCALE, current_locale
 from forum.models import utcnow
 from forum.moderation.forms import REASON_CHOICES
 from forum.services import permissions
@@ -23,6 +26,10 @@ _UNITS = [
     (60, "minute"),
 ]
 
+# Date patterns per language (CLDR syntax); other languages get CLDR's own formats.
+_SHORT_TIME = {"en": "d MMM y, HH:mm", "de": "d. MMM y, HH:mm"}
+_LONG_DATE = {"en": "d MMMM y", "de": "d. MMMM y"}
+
 
 def relative_time(moment: datetime, now: datetime | None = None) -> str:
     """'3 hours ago', 'just now', '2 years ago'."""
@@ -30,6 +37,12 @@ def relative_time(moment: datetime, now: datetime | None = None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     seconds = int((now - moment).total_seconds())
+    locale = current_locale()
+    if locale != DEFAULT_LOCALE:
+        # Only a page's request chooses another language, so gettext has its catalogue.
+        if seconds < 45:
+            return gettext("just now")
+        return format_timedelta(moment - now, threshold=1, add_direction=True, locale=locale)
     if seconds < 45:
         return "just now"
     for size, unit in _UNITS:
@@ -52,7 +65,8 @@ def short_time(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
-    return f"{moment.day} {moment:%b %Y, %H:%M}"
+    locale = current_locale()
+    return format_datetime(moment, _SHORT_TIME.get(locale, "medium"), tzinfo=UTC, locale=locale)
 
 
 def tree_steps(roots: Iterable) -> Iterator[tuple[str, object]]:
@@ -91,8 +105,9 @@ def url_host(url: str) -> str:
 
 
 def long_date(moment: datetime) -> str:
-    """'27 November 2026'."""
-    return f"{moment.day} {moment:%B %Y}"
+    """'27 November 2026' ('27. November 2026' in German)."""
+    locale = current_locale()
+    return format_date(moment, _LONG_DATE.get(locale, "long"), locale=locale)
 
 
 def register(app: Flask) -> None:

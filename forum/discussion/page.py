@@ -148,7 +148,12 @@ def serve_article(slug: str) -> Response:
 
 def _public(etag: str) -> dict[str, str]:
     """Headers of an anonymous page: any proxy may keep it, and must revalidate it."""
-    return {"ETag": f'"{etag}"', "Cache-Control": "public, no-cache", "Vary": "Cookie"}
+    # Its language follows Accept-Language (and an account's setting, hence Cookie).
+    return {
+        "ETag": f'"{etag}"',
+        "Cache-Control": "public, no-cache",
+        "Vary": "Accept-Language, Cookie",
+    }
 
 
 def comment_node(comment: Comment, reader) -> trees.Node:

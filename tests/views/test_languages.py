@@ -1,0 +1,127 @@
+"""Pages in the reader's language: the article page (anonymous, from the cache, and logged
+in), login and registration, profiles and notifications. Anonymous pages are cached, so
+each language must have its own bytes and ETag, and a 304 for one never answers the other."""
+
+import pytest
+
+from forum.models import Role
+from forum.services import notifications, threads
+from tests.conftest import login, make_article, make_user
+
+GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+ENGLISH = {"Accept-Language": "en-GB,en;q=0.8"}
+
+
+@pytest.fixture
+def article(app):
+    writer = make_user("writer", role=Role.AUTHOR)
+    article = make_article(writer, slug="the-article")
+    alice, bob = make_user("alice"), make_user("bob")
+    first = threads.post_comment(alice, article, "Alice's first thought.")
+    threads.post_comment(bob, article, "Bob answers.", parent_id=first.id)
+    threads.post_comment(bob, article, "Bob starts another thread.")
+    return article
+
+
+def test_an_anonymous_reader_gets_the_article_page_in_their_browser_language(client, article):
+    german = client.get("/articles/the-article", headers=GERMAN)
+    html = german.get_data(as_text=True)
+    assert german.status_code == 200
+    assert '<html lang="de">' in html
+    assert "Diskussion (3 Kommentare)" in html
+    assert "Melden Sie sich an, um mitzudiskutieren" in html
+    assert "Zum Inhalt springen" in html
+    assert "Älteste" in html  # the sort links, from the shared threads block
+    assert "Log in to join" not in html
+
+    english = client.get("/articles/the-article", headers=ENGLISH)
+    assert "Discussion (3 comments)" in english.get_data(as_text=True)
+    assert '<html lang="en">' in english.get_data(as_text=True)
+
+
+def test_each_language_has_its_own_cached_bytes_and_etag(client, article):
+    # Twice each, in turns: the second answers come from the cache (the middleware's copy).
+    answers = {}
+    for _ in range(2):
+        for name, headers in (("de", GERMAN), ("en", ENGLISH)):
+            response = client.get("/articles/the-article", headers=headers)
+            assert response.status_code == 200
+            assert response.headers["Vary"] == "Accept-Language, Cookie"
+            answers.setdefault(name, []).append((response.headers["ETag"], response.data))
+    for name in ("de", "en"):
+        assert answers[name][0] == answers[name][1], f"{name} changed between two requests"
+    (german_etag, german_body), (english_etag, english_body) = answers["de"][0], answers["en"][0]
+    assert german_etag != english_etag
+    assert german_body != english_body
+    assert b"Diskussion (3 Kommentare)" in german_body
+    assert b"Discussion (3 comments)" in english_body
+
+
+def test_a_304_for_one_language_never_answers_the_other(client, article):
+    german = client.get("/articles/the-article", headers=GERMAN)
+    german_etag = german.headers["ETag"]
+    for _ in range(2):  # first from the app, then from the middleware's cache
+        same = client.get("/articles/the-article", headers={**GERMAN, "If-None-Match": german_etag})
+        assert same.status_code == 304
+        assert same.headers["Vary"] == "Accept-Language, Cookie"
+        other = client.get(
+            "/articles/the-article", headers={**ENGLISH, "If-None-Match": german_etag}
+        )
+        assert other.status_code == 200
+        assert b"Discussion (3 comments)" in other.data
+        assert other.headers["ETag"] != german_etag
+
+
+def test_no_accept_language_is_english(client, article):
+    response = client.get("/articles/the-article")
+    assert b"Discussion (3 comments)" in response.data
+    assert (
+        response.headers["ETag"]
+        == client.get("/articles/the-article", headers=ENGLISH).headers["ETag"]
+    )
+
+
+def test_a_logged_in_reader_gets_the_article_page_in_german(client, article):
+    reader = make_user("greta")
+    login(client, reader)
+    html = client.get("/articles/the-article", headers=GERMAN).get_data(as_text=True)
+    assert '<html lang="de">' in html
+    assert "Kommentar schreiben" in html
+    assert "Kommentar veröffentlichen" in html
+    assert ">Antworten<" in html  # each card's Reply link
+    assert ">Hilfreich<" in html
+    assert "Diskussion folgen" in html
+    assert "Abmelden" in html
+    # The shared per-viewer-kind rendering is kept per language: English right after.
+    english = client.get("/articles/the-article", headers=ENGLISH).get_data(as_text=True)
+    assert ">Reply<" in english and ">Antworten<" not in english
+    assert "Add a comment" in english
+
+
+def test_login_and_register_pages_in_german(client):
+    login_page = client.get("/login", headers=GERMAN).get_data(as_text=True)
+    assert "<h1>Anmelden</h1>" in login_page
+    assert "Neu hier?" in login_page
+    register_page = client.get("/register", headers=GERMAN).get_data(as_text=True)
+    assert "<h1>Konto anlegen</h1>" in register_page
+    assert "Sie haben schon ein Konto?" in register_page
+
+
+def test_a_profile_in_german(client, article):
+    html = client.get("/users/alice", headers=GERMAN).get_data(as_text=True)
+    assert "Dabei seit" in html
+    assert "Leser" in html  # the role badge
+    assert "Kommentare (1)" in html
+    assert "Zu <a href=" in html
+
+
+def test_notifications_in_german(client, article):
+    reader = make_user("greta")
+    mine = threads.post_comment(reader, article, "Greta's thought.")
+    answer = threads.post_comment(make_user("hans"), article, "Hans answers.", parent_id=mine.id)
+    notifications.fan_out(answer.id)
+    login(client, reader)
+    html = client.get("/notifications", headers=GERMAN).get_data(as_text=True)
+    assert "<h1>Benachrichtigungen</h1>" in html
+    assert "hat auf Ihren Kommentar zu „" in html
+    assert "Alle als gelesen markieren" in html
