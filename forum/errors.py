@@ -126,7 +126,7 @@ def problem_response(
 def render_error(error: HTTPException):
     """Render ``error`` as a page or JSON, keeping headers such as Allow and Retry-After."""
     code = error.code or 500
-    description = error.description or ""
+    description = str(error.description or "")  # a lazy translation becomes words
     if code == 500:
         description = "The error has been logged. Please try again in a moment."
     elif code == 429 and answers_with_problems():

@@ -4,8 +4,8 @@ each language must have its own bytes and ETag, and a 304 for one never answers 
 
 import pytest
 
-from forum.models import Role
-from forum.services import notifications, threads
+from forum.models import Role, TokenScope
+from forum.services import api_tokens, notifications, threads
 from tests.conftest import login, make_article, make_user
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
@@ -125,3 +125,55 @@ def test_notifications_in_german(client, article):
     assert "<h1>Benachrichtigungen</h1>" in html
     assert "hat auf Ihren Kommentar zu „" in html
     assert "Alle als gelesen markieren" in html
+
+
+JSON = {"Accept": "application/json"}
+
+
+def test_a_json_refusal_and_answer_are_in_german(client, article):
+    reader = make_user("greta")
+    login(client, reader)
+    refused = client.post(
+        "/articles/the-article/comments", data={"body": "   "}, headers={**JSON, **GERMAN}
+    )
+    assert refused.status_code == 400
+    write_something = "Schreiben Sie etwas, bevor Sie veröffentlichen."
+    assert refused.get_json()["errors"]["body"] == [write_something]
+    posted = client.post(
+        "/articles/the-article/comments", data={"body": "Hallo."}, headers={**JSON, **GERMAN}
+    )
+    assert posted.status_code == 201
+    assert posted.get_json()["message"] == "Ihr Kommentar ist veröffentlicht."
+    too_long = client.post(
+        "/comments/preview", data={"body": "x" * 10_001}, headers={**JSON, **GERMAN}
+    )
+    assert too_long.status_code == 400
+    assert "höchstens 10.000 Zeichen" in too_long.get_json()["errors"]["body"][0]
+
+
+def test_an_api_problem_detail_is_in_german(client, article):
+    reader = make_user("greta")
+    raw = api_tokens.create_token(reader, "script", TokenScope.WRITE, 30)[1]
+    refused = client.post(
+        "/api/v1/articles/the-article/comments",
+        json={"body": "  "},
+        headers={"Authorization": f"Bearer {raw}", **GERMAN},
+    )
+    assert refused.status_code == 400
+    problem = refused.get_json()
+    assert problem["detail"] == "Schreiben Sie etwas, bevor Sie veröffentlichen."
+    english = client.post(
+        "/api/v1/articles/the-article/comments",
+        json={"body": "  "},
+        headers={"Authorization": f"Bearer {raw}"},
+    )
+    assert english.get_json()["detail"] == "Write something before posting."
+
+
+def test_a_flash_after_a_refused_vote_is_in_german(client, article):
+    reader = make_user("greta")
+    login(client, reader)
+    own = threads.post_comment(reader, article, "Mine.")
+    answer = client.post(f"/comments/{own.id}/vote", headers=GERMAN)
+    assert answer.status_code == 403
+    assert "Sie können nicht für Ihren eigenen Kommentar stimmen." in answer.get_data(as_text=True)
