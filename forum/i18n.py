@@ -15,6 +15,8 @@ from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from forum.script_strings import script_strings
+
 DEFAULT_LOCALE = "en"
 # The languages every string is translated into, with their names in themselves.
 LOCALES = {"en": "English", "de": "Deutsch"}
@@ -81,3 +83,4 @@ def init_app(app: Flask) -> None:
     app.add_template_global(current_locale, "current_locale")
     app.add_template_global(LOCALES, "locales")
     app.add_template_global(role_label, "role_label")
+    app.add_template_global(script_strings, "script_strings")

@@ -2,6 +2,9 @@
 in), login and registration, profiles and notifications. Anonymous pages are cached, so
 each language must have its own bytes and ETag, and a 304 for one never answers the other."""
 
+import json
+import re
+
 import pytest
 
 from forum.models import Role, TokenScope
@@ -177,3 +180,34 @@ def test_a_flash_after_a_refused_vote_is_in_german(client, article):
     answer = client.post(f"/comments/{own.id}/vote", headers=GERMAN)
     assert answer.status_code == 403
     assert "Sie können nicht für Ihren eigenen Kommentar stimmen." in answer.get_data(as_text=True)
+
+
+def script_strings_of(html: str) -> dict:
+    found = re.search(
+        r'<script type="application/json" id="i18n-strings">(.*?)</script>', html, re.S
+    )
+    assert found, "the page carries no strings for its script"
+    return json.loads(found.group(1))
+
+
+def test_every_page_carries_the_scripts_words_in_its_language(client, article):
+    german = script_strings_of(client.get("/articles/the-article", headers=GERMAN).text)
+    assert german["Posted."] == "Veröffentlicht."
+    assert german["Hide %(count)s reply"] == [
+        "%(count)s Antwort ausblenden",
+        "%(count)s Antworten ausblenden",
+    ]
+    assert german["Something went wrong (error %(status)s). Your draft is kept."] == (
+        "Etwas ist schiefgegangen (Fehler %(status)s). Ihr Entwurf bleibt erhalten."
+    )
+    english = script_strings_of(client.get("/login", headers=ENGLISH).text)
+    assert english["Posted."] == "Posted."
+    assert english["Hide %(count)s reply"] == ["Hide %(count)s reply", "Hide %(count)s replies"]
+    assert set(english) == set(german)
+
+
+def test_the_scripts_words_are_escaped_for_a_script_block(client, article):
+    # tojson escapes <, > and & so no translation can end the data block early.
+    html = client.get("/articles/the-article", headers=GERMAN).text
+    block = re.search(r'id="i18n-strings">(.*?)</script>', html, re.S).group(1)
+    assert "<" not in block and ">" not in block
