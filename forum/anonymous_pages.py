@@ -23,7 +23,7 @@ from flask import Flask
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from forum.i18n import negotiate, tagged_etag
+from forum.i18n import language_key, negotiate, tagged_etag
 from forum.models import Article
 from forum.sqlite import write_intent
 
@@ -70,7 +70,7 @@ class AnonymousPages:
         etag = tagged_etag(cache.etag(article_id, version, sort, page), language)
         key = cache.key(
             "response",
-            language,
+            language_key(language),
             article_id,
             version,
             sort,

@@ -6,6 +6,7 @@ that header, so code that answers before Flask runs (the anonymous page cache) p
 language the page would. Catalogues live in ``forum/translations``; README ("Languages")
 says how to extract, update and compile them."""
 
+import hashlib
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
@@ -32,10 +33,27 @@ def negotiate(accept_language: str | None) -> str:
     return offered.best_match(LOCALES, default=DEFAULT_LOCALE) or DEFAULT_LOCALE
 
 
+def _catalogues_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(TRANSLATIONS.rglob("*.mo")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+# The compiled catalogues' fingerprint: a release that changes only words (no template)
+# still makes new cache keys and ETags, as the code fingerprint does for templates.
+CATALOGUES = _catalogues_digest()
+
+
+def language_key(locale: str) -> str:
+    """What a cached page's key and ETag carry for its language ("de.1a2b3c4d")."""
+    return f"{locale}.{CATALOGUES}"
+
+
 def tagged_etag(etag: str, locale: str) -> str:
     """A page's entity tag for one language: the same page in another language is another
     entity, so a ``304`` for the English bytes never answers a German reader."""
-    return f"{etag}-{locale}"
+    return f"{etag}-{language_key(locale)}"
 
 
 def account_locale(user) -> str | None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from flask import current_app, g, render_template, request, session
 from markupsafe import Markup
 
-from forum.i18n import current_locale, tagged_etag
+from forum.i18n import current_locale, language_key, tagged_etag
 from forum.models import Article, Comment, CommentStatus, Role, User
 from forum.models.users import RoleQuestions
 from forum.page_cache import page_cache
@@ -76,7 +76,7 @@ def cache_key(
 ) -> str:
     # The language is part of every rendering: the same threads, other words.
     return page_cache().key(
-        "discussion", article_id, version, kind, sort.value, page, current_locale()
+        "discussion", article_id, version, kind, sort.value, page, language_key(current_locale())
     )
 
 

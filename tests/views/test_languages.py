@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from forum.i18n import language_key
 from forum.models import Role, TokenScope
 from forum.services import api_tokens, notifications, threads
 from tests.conftest import login, make_article, make_user
@@ -55,6 +56,8 @@ def test_each_language_has_its_own_cached_bytes_and_etag(client, article):
         assert answers[name][0] == answers[name][1], f"{name} changed between two requests"
     (german_etag, german_body), (english_etag, english_body) = answers["de"][0], answers["en"][0]
     assert german_etag != english_etag
+    assert german_etag.endswith(f'-{language_key("de")}"')
+    assert english_etag.endswith(f'-{language_key("en")}"')
     assert german_body != english_body
     assert b"Diskussion (3 Kommentare)" in german_body
     assert b"Discussion (3 comments)" in english_body
