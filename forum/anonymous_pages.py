@@ -12,7 +12,8 @@ to the app, whose response is then kept for the next reader.
 
 Only requests that can't be personal take this path: a GET of ``/articles/<slug>`` with no
 session or remember-me cookie and no query other than a valid ``sort`` and ``page``. Keys
-carry the version (and the host and scheme), so an entry is never stale."""
+carry the version (and the host and scheme), so an entry is never stale, and the language
+(see ``_language``), so each language has its own bytes and ETag."""
 
 import json
 import re
@@ -25,6 +26,7 @@ from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
 from forum import discussion_versions
+from forum.i18n import language_key, negotiate, tagged_etag
 
 _PATH = re.compile(r"/articles/(?P<slug>[a-z0-9]+(?:-[a-z0-9]+)*)")
 _SORTS = ("oldest", "newest", "top")
@@ -68,9 +70,11 @@ class AnonymousPages:
             return self.wsgi_app(environ, start_response)
         article_id, version = found
         cache = self.app.extensions["forum_page_cache"]
-        etag = cache.etag(article_id, version, sort, page)
+        language = _language(environ)
+        etag = tagged_etag(cache.etag(article_id, version, sort, page), language)
         key = cache.key(
             "response",
+            language_key(language),
             article_id,
             version,
             sort,
@@ -159,6 +163,12 @@ class AnonymousPages:
         ):
             cache.set(key, _pack(captured["status"], headers, body))
         return [body]
+
+
+def _language(environ: dict) -> str:
+    """The page's language, as the app would choose it for a reader with no account: the
+    best match for the browser's ``Accept-Language`` (forum/i18n.py)."""
+    return negotiate(environ.get("HTTP_ACCEPT_LANGUAGE"))
 
 
 def _matches(if_none_match: str, etag: str) -> bool:

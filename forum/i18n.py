@@ -6,13 +6,17 @@ that header, so code that answers before Flask runs (the anonymous page cache) p
 language the page would. Catalogues live in ``forum/translations``; README ("Languages")
 says how to extract, update and compile them."""
 
+import hashlib
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
+
+from forum.script_strings import script_strings
 
 DEFAULT_LOCALE = "en"
 # The languages every string is translated into, with their names in themselves.
@@ -27,6 +31,29 @@ def negotiate(accept_language: str | None) -> str:
     offered = parse_accept_header(accept_language, LanguageAccept)
     # best_match compares language tags loosely: "de-AT" matches "de".
     return offered.best_match(LOCALES, default=DEFAULT_LOCALE) or DEFAULT_LOCALE
+
+
+def _catalogues_digest() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(TRANSLATIONS.rglob("*.mo")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+# The compiled catalogues' fingerprint: a release that changes only words (no template)
+# still makes new cache keys and ETags, as the code fingerprint does for templates.
+CATALOGUES = _catalogues_digest()
+
+
+def language_key(locale: str) -> str:
+    """What a cached page's key and ETag carry for its language ("de.1a2b3c4d")."""
+    return f"{locale}.{CATALOGUES}"
+
+
+def tagged_etag(etag: str, locale: str) -> str:
+    """A page's entity tag for one language: the same page in another language is another
+    entity, so a ``304`` for the English bytes never answers a German reader."""
+    return f"{etag}-{language_key(locale)}"
 
 
 def account_locale(user) -> str | None:
@@ -50,6 +77,20 @@ def current_locale() -> str:
     return str(get_locale() or DEFAULT_LOCALE)
 
 
+# Account roles as readers see them (the stored values are code, not words).
+ROLE_LABELS = {
+    "reader": _l("Reader"),
+    "author": _l("Author"),
+    "moderator": _l("Moderator"),
+    "admin": _l("Administrator"),
+}
+
+
+def role_label(role) -> str:
+    value = getattr(role, "value", role)
+    return str(ROLE_LABELS.get(value, value))
+
+
 def init_app(app: Flask) -> None:
     Babel(
         app,
@@ -59,3 +100,5 @@ def init_app(app: Flask) -> None:
     )
     app.add_template_global(current_locale, "current_locale")
     app.add_template_global(LOCALES, "locales")
+    app.add_template_global(role_label, "role_label")
+    app.add_template_global(script_strings, "script_strings")

@@ -16,6 +16,8 @@ from math import ceil
 from urllib.parse import urlsplit
 
 from flask import current_app, jsonify, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException
@@ -25,8 +27,8 @@ from forum.auth.redirects import safe_next
 from forum.services import kept_drafts
 from forum.services.errors import DomainError
 
-SESSION_ENDED = "Your session ended. Log in to post; your text is kept."
-FORM_EXPIRED = (
+SESSION_ENDED = _l("Your session ended. Log in to post; your text is kept.")
+FORM_EXPIRED = _l(
     "This form had expired, so nothing was sent. Your text is kept: please send it again."
 )
 
@@ -82,30 +84,30 @@ def posted_fields() -> dict[str, str]:
 
 def _seconds_word(seconds: int) -> str:
     if seconds < 120:
-        return "1 second" if seconds == 1 else f"{seconds} seconds"
+        return ngettext("%(num)s second", "%(num)s seconds", seconds)
     minutes = ceil(seconds / 60)
     if minutes < 120:
-        return f"{minutes} minutes"
+        return ngettext("%(num)s minute", "%(num)s minutes", minutes)
     hours = ceil(minutes / 60)
-    return f"{hours} hours"
+    return ngettext("%(num)s hour", "%(num)s hours", hours)
 
 
 # What a reader can do again after a rate limit, by endpoint (whole sentences).
 _WAIT_SENTENCES = {
-    "discussion.post": "You can post again in {wait}.",
-    "discussion.reply": "You can post again in {wait}.",
-    "discussion.edit": "You can save changes again in {wait}.",
-    "discussion.flag": "You can send a report again in {wait}.",
-    "discussion.preview": "The preview works again in {wait}.",
-    "auth.login": "Too many login attempts. You can try again in {wait}.",
+    "discussion.post": _l("You can post again in %(wait)s."),
+    "discussion.reply": _l("You can post again in %(wait)s."),
+    "discussion.edit": _l("You can save changes again in %(wait)s."),
+    "discussion.flag": _l("You can send a report again in %(wait)s."),
+    "discussion.preview": _l("The preview works again in %(wait)s."),
+    "auth.login": _l("Too many login attempts. You can try again in %(wait)s."),
 }
-_WAIT_DEFAULT = "You can try again in {wait}."
+_WAIT_DEFAULT = _l("You can try again in %(wait)s.")
 
 
 def wait_message(seconds: int, endpoint: str | None = None) -> str:
     """ "You can post again in 40 seconds." for a rate limit that ends in ``seconds``."""
     sentence = _WAIT_SENTENCES.get(endpoint or "", _WAIT_DEFAULT)
-    return sentence.format(wait=_seconds_word(max(1, seconds)))
+    return str(sentence) % {"wait": _seconds_word(max(1, seconds))}
 
 
 def keeper_for(endpoint: str | None) -> Keeper | None:
@@ -149,7 +151,7 @@ def answer_session_ended(status: int, wants_json: bool):
         # a follow) just returns to the page it was on.
         back = url_for("auth.resume_draft") if fields else referring_page()
         login_url = url_for("auth.login", next=back)
-    message = SESSION_ENDED if needs_login else FORM_EXPIRED
+    message = str(SESSION_ENDED if needs_login else FORM_EXPIRED)
     if wants_json:
         body = {"errors": {"form": [message]}, "status": status}
         if not needs_login:

@@ -3,8 +3,7 @@ the reader's language comes from their account, else their browser.
 
 The template check reads each template's raw text (what Jinja passes through untouched) and
 the attributes people read (title, alt, placeholder, aria-label): any word there is a string
-nobody marked. Templates not yet converted are listed in NOT_YET_MARKED, which may only
-shrink: a listed template that is fully marked fails the test too, so the list stays true."""
+nobody marked."""
 
 import io
 import re
@@ -30,38 +29,6 @@ TAG = re.compile(r"<[^>]*>", re.S)
 HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
 ENTITY = re.compile(r"&[#\w]+;")
 WORD = re.compile(r"[^\W\d_]{2,}")
-
-# Templates still to convert (the Languages part of issue #12). Shrinks to nothing.
-NOT_YET_MARKED = frozenset(
-    {
-        "admin/webhook.html",
-        "admin/webhooks.html",
-        "api/reference.html",
-        "api_tokens/_form.html",
-        "api_tokens/_section.html",
-        "api_tokens/created.html",
-        "api_tokens/new.html",
-        "auth/_your_data.html",
-        "auth/account.html",
-        "auth/login.html",
-        "auth/register.html",
-        "base.html",
-        "community/notifications.html",
-        "discussion/_comment.html",
-        "discussion/_form.html",
-        "discussion/_thread.html",
-        "discussion/_threads_block.html",
-        "discussion/article.html",
-        "discussion/edit.html",
-        "discussion/history.html",
-        "discussion/more_replies.html",
-        "discussion/reply.html",
-        "discussion/report.html",
-        "identity/edit.html",
-        "site/article.html",
-        "site/profile.html",
-    }
-)
 
 
 def unmarked_text(source: str) -> list[str]:
@@ -111,10 +78,7 @@ def test_unmarked_text_finds_words_outside_gettext():
 )
 def test_every_template_string_is_marked(template):
     words = unmarked_text((TEMPLATES / template).read_text())
-    if template in NOT_YET_MARKED:
-        assert words, f"{template} is fully marked now: take it off NOT_YET_MARKED"
-    else:
-        assert not words, f"{template} has text not marked for translation: {words[:10]}"
+    assert not words, f"{template} has text not marked for translation: {words[:10]}"
 
 
 def extracted_messages() -> set[str]:

@@ -1,6 +1,7 @@
 """The form that makes a personal API token. It checks shape; the service checks the rules
 (the scope against the holder's role among them)."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
@@ -9,26 +10,26 @@ from forum.models import TokenScope, User
 from forum.services import api_tokens
 
 SCOPE_LABELS = {
-    TokenScope.READ: "Read: see discussions, comments and your notifications",
-    TokenScope.WRITE: "Write: also post, edit, vote, report and follow as you",
-    TokenScope.MODERATE: "Moderate: also act as the moderator you are",
+    TokenScope.READ: _l("Read: see discussions, comments and your notifications"),
+    TokenScope.WRITE: _l("Write: also post, edit, vote, report and follow as you"),
+    TokenScope.MODERATE: _l("Moderate: also act as the moderator you are"),
 }
 
 
 class NewTokenForm(FlaskForm):
     name = StringField(
-        "Name",
+        _l("Name"),
         validators=[
-            DataRequired(message="Give the token a name."),
+            DataRequired(message=_l("Give the token a name.")),
             Length(max=api_tokens.NAME_MAX_LENGTH),
         ],
-        description="Where the token is used, e.g. “newsroom dashboard”.",
+        description=_l("Where the token is used, e.g. “newsroom dashboard”."),
     )
-    scope = SelectField("Scope", default=TokenScope.READ.value)
+    scope = SelectField(_l("Scope"), default=TokenScope.READ.value)
     expires_in_days = SelectField(
-        "Expires after",
+        _l("Expires after"),
         coerce=int,
-        choices=[(days, f"{days} days") for days in api_tokens.EXPIRY_CHOICES_DAYS],
+        choices=[(days, _l("%(num)s days", num=days)) for days in api_tokens.EXPIRY_CHOICES_DAYS],
         default=api_tokens.DEFAULT_EXPIRY_DAYS,
     )
 

@@ -9,6 +9,7 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from forum.api_tokens.forms import NewTokenForm
@@ -50,7 +51,7 @@ def create():
 @bp.post("/account/tokens/<int:token_id>/revoke")
 def revoke(token_id: int):
     token = api_tokens.revoke(current_actor(), token_id)
-    flash(f"The token “{token.name}” is revoked: it no longer works.", "success")
+    flash(_("The token “%(name)s” is revoked: it no longer works.", name=token.name), "success")
     return redirect(url_for("auth.account", _anchor="api-tokens"))
 
 

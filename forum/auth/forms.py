@@ -1,5 +1,6 @@
 """Account forms. They check shape; the accounts service checks the rules."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
@@ -9,39 +10,42 @@ from forum.services.accounts import USERNAME_RULE
 
 class RegisterForm(FlaskForm):
     username = StringField(
-        "Username", validators=[DataRequired(), Length(max=60)], description=USERNAME_RULE
+        _l("Username"), validators=[DataRequired(), Length(max=60)], description=USERNAME_RULE
     )
     display_name = StringField(
-        "Display name (optional)",
+        _l("Display name (optional)"),
         validators=[Optional(), Length(max=60)],
-        description="Any script; shown beside your username.",
+        description=_l("Any script; shown beside your username."),
     )
     email = EmailField(
-        "Email (optional)",
+        _l("Email (optional)"),
         validators=[Optional(), Length(max=254)],
-        description="Only used for notifications you choose, after you confirm it.",
+        description=_l("Only used for notifications you choose, after you confirm it."),
     )
     password = PasswordField(
-        "Password", validators=[DataRequired()], description="At least 10 characters."
+        _l("Password"), validators=[DataRequired()], description=_l("At least 10 characters.")
     )
     confirm = PasswordField(
-        "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
     # Spam defence: a field people never see (bots fill it) and the time the form was shown.
-    website = StringField("Leave this field empty", validators=[Optional()])
+    website = StringField(_l("Leave this field empty"), validators=[Optional()])
     form_started = HiddenField()
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=60)])
-    password = PasswordField("Password", validators=[DataRequired()])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField("Current password", validators=[DataRequired()])
-    new_password = PasswordField("New password", validators=[DataRequired()])
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm = PasswordField(
-        "Repeat new password",
-        validators=[DataRequired(), EqualTo("new_password", message="The two passwords differ.")],
+        _l("Repeat new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two passwords differ.")),
+        ],
     )

@@ -12,6 +12,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_url, login_user, logout_user
 
 from forum import kept_forms
@@ -30,7 +32,7 @@ from forum.sqlite import reads_first
 bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please log in to continue."
+login_manager.login_message = _l("Please log in to continue.")
 login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 login_manager.user_loader(accounts.load_session_user)
@@ -67,7 +69,7 @@ def _unauthorized():
     a redirect that would lose it."""
     if request.method == "POST" and kept_forms.keeper_for(request.endpoint) is not None:
         return kept_forms.answer_session_ended(401, wants_json())
-    flash(login_manager.login_message, login_manager.login_message_category)
+    flash(str(login_manager.login_message), login_manager.login_message_category)
     if request.method == "POST":
         # A button (vote, follow...): back to the page it was on, never to a POST-only URL.
         return redirect(login_url(login_manager.login_view, next_url=kept_forms.referring_page()))
@@ -82,7 +84,7 @@ def resume_draft():
     the form to send again."""
     draft = kept_drafts.find(session.get(kept_forms.KEPT_DRAFT_KEY))
     if draft is None:
-        flash("There was no kept text to bring back; it may be more than a day old.", "info")
+        flash(_("There was no kept text to bring back; it may be more than a day old."), "info")
         return redirect(url_for("site.index"))
     home = kept_forms.home_of(draft.action)
     if home is not None:
@@ -104,7 +106,7 @@ def _enforce_session_limits() -> None:
     if now - login_at > lifetime or now - seen_at > idle:
         logout_user()
         session.clear()
-        flash("Your session ended. Please log in again.", "info")
+        flash(_("Your session ended. Please log in again."), "info")
         return
     if now - seen_at > 60:  # rewrite the cookie at most once a minute
         session["seen_at"] = now
@@ -137,9 +139,12 @@ def register():
             apply_refusal(form, exc)
         else:
             _start_session(user)
-            flash(f"Welcome, {user.name}! Your account is ready.", "success")
+            flash(_("Welcome, %(name)s! Your account is ready.", name=user.name), "success")
             if outbox.ask_to_confirm(user):
-                flash(f"We've emailed {user.email} a link to confirm your address.", "info")
+                flash(
+                    _("We've emailed %(email)s a link to confirm your address.", email=user.email),
+                    "info",
+                )
             return redirect(safe_next(request.args.get("next")) or url_for("site.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/register.html", form=form), status
@@ -177,7 +182,7 @@ def login():
             devices.remember(response, user.username)
             return response
         # The same words whether the name exists or not.
-        form.form_errors.append("Wrong username or password.")
+        form.form_errors.append(_("Wrong username or password."))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form, next_url=next_url), status
 
@@ -206,7 +211,7 @@ def logout():
         accounts.end_all_sessions(current_actor())
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("site.index"))
 
 
@@ -230,7 +235,7 @@ def account():
             # Other sessions are now invalid; keep this one by logging in afresh.
             _start_session(user)
             outbox.tell_password_changed(user)
-            flash("Your password is changed. Other devices have been logged out.", "success")
+            flash(_("Your password is changed. Other devices have been logged out."), "success")
             return redirect(url_for("auth.account"))
     status = 400 if request.method == "POST" else 200
     return render_template("auth/account.html", form=form), status

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from forum.auth.current import current_actor
@@ -31,7 +32,7 @@ def _do(action, success: str, back: str | Callable[[], str]):
     ``back`` may be a function, called after the action: pinning moves a thread to the
     first page, so the comment's address is known only once it is pinned (or unpinned)."""
     action()
-    flash(success, "success")
+    flash(str(success), "success")
     return redirect(safe_next(request.form.get("next")) or (back() if callable(back) else back))
 
 
@@ -40,7 +41,7 @@ def _do(action, success: str, back: str | Callable[[], str]):
 def vote(comment_id: int):
     comment = load_comment(comment_id)
     return _do(
-        lambda: community.vote(current_actor(), comment), "Marked helpful.", comment_url(comment)
+        lambda: community.vote(current_actor(), comment), _("Marked helpful."), comment_url(comment)
     )
 
 
@@ -49,7 +50,9 @@ def vote(comment_id: int):
 def unvote(comment_id: int):
     comment = load_comment(comment_id)
     return _do(
-        lambda: community.unvote(current_actor(), comment), "Vote taken back.", comment_url(comment)
+        lambda: community.unvote(current_actor(), comment),
+        _("Vote taken back."),
+        comment_url(comment),
     )
 
 
@@ -63,7 +66,7 @@ def pin(comment_id: int):
         article = articles.get_article(article_slug)
     return _do(
         lambda: community.pin(current_actor(), comment, article),
-        "Pinned to the top of the discussion.",
+        _("Pinned to the top of the discussion."),
         lambda: comment_url(comment),
     )
 
@@ -73,7 +76,9 @@ def pin(comment_id: int):
 def unpin(comment_id: int):
     comment = load_comment(comment_id)
     return _do(
-        lambda: community.unpin(current_actor(), comment), "Unpinned.", lambda: comment_url(comment)
+        lambda: community.unpin(current_actor(), comment),
+        _("Unpinned."),
+        lambda: comment_url(comment),
     )
 
 
@@ -83,7 +88,7 @@ def follow(slug: str):
     article = articles.get_article(slug)  # NotFound becomes a 404 page
     return _do(
         lambda: community.follow(current_actor(), article),
-        "You'll be notified about new comments here.",
+        _("You'll be notified about new comments here."),
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
 
@@ -94,7 +99,7 @@ def unfollow(slug: str):
     article = articles.get_article(slug)  # NotFound becomes a 404 page
     return _do(
         lambda: community.unfollow(current_actor(), article),
-        "You no longer follow this discussion.",
+        _("You no longer follow this discussion."),
         url_for("site.article", slug=slug, _anchor="discussion"),
     )
 
@@ -114,7 +119,7 @@ def mark_read(notification_id: int):
     notifications.get_own(current_actor(), notification_id)  # NotFound: not theirs, or none
     return _do(
         lambda: notifications.mark_read(current_actor(), notification_id),
-        "Marked as read.",
+        _("Marked as read."),
         url_for("community.inbox"),
     )
 
@@ -124,6 +129,6 @@ def mark_read(notification_id: int):
 def mark_all_read():
     return _do(
         lambda: notifications.mark_all_read(current_actor()),
-        "All notifications marked as read.",
+        _("All notifications marked as read."),
         url_for("community.inbox"),
     )

@@ -4,6 +4,7 @@ script, a refused form as JSON, and the address of the page that shows a comment
 from urllib.parse import urlencode
 
 from flask import jsonify, url_for
+from flask_babel import gettext as _
 
 from forum.auth.current import current_actor
 from forum.discussion.page import render_comment_fragment, settings
@@ -16,15 +17,17 @@ def form_errors_json(form, status: int = 400):
     """A refused form as JSON: ``{"errors": {"body": [...], "form": [...]}}``."""
     found = form.errors
     errors = {
-        name: list(messages)
+        name: [str(message) for message in messages]
         for name, messages in found.items()
         if messages and name not in (None, "csrf_token")
     }
     if form.form_errors:
-        errors["form"] = list(form.form_errors)
+        errors["form"] = [str(message) for message in form.form_errors]
     if "csrf_token" in found:
-        errors.setdefault("form", []).append("The form had expired; reload the page and try again.")
-    return jsonify(errors=errors or {"form": ["Please check the form."]}), status
+        errors.setdefault("form", []).append(
+            _("The form had expired; reload the page and try again.")
+        )
+    return jsonify(errors=errors or {"form": [_("Please check the form.")]}), status
 
 
 def comment_json(comment: Comment, message: str, status: int = 200):
@@ -36,7 +39,7 @@ def comment_json(comment: Comment, message: str, status: int = 200):
             level=min(comment.depth + 1, max(settings().max_display_depth, 1)),
             html=render_comment_fragment(comment),
             url=comment_url(comment),
-            message=message,
+            message=str(message),
         ),
         status,
     )

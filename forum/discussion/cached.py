@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from flask import current_app, g, render_template, request, session
 from markupsafe import Markup
 
+from forum.i18n import current_locale, language_key, tagged_etag
 from forum.models import Article, Comment, CommentStatus, Role, User
 from forum.models.users import RoleQuestions
 from forum.page_cache import page_cache
@@ -73,12 +74,15 @@ def typical_viewer(kind: str, user: User | None):
 def cache_key(
     article_id: int, version: int, kind: str, sort: discussion_pages.Sort, page: int
 ) -> str:
-    return page_cache().key("discussion", article_id, version, kind, sort.value, page)
+    # The language is part of every rendering: the same threads, other words.
+    return page_cache().key(
+        "discussion", article_id, version, kind, sort.value, page, language_key(current_locale())
+    )
 
 
 def anonymous_etag(article_id: int, version: int, sort: discussion_pages.Sort, page: int) -> str:
     """The anonymous page's entity tag (unquoted): what changes its bytes."""
-    return page_cache().etag(article_id, version, sort.value, page)
+    return tagged_etag(page_cache().etag(article_id, version, sort.value, page), current_locale())
 
 
 def anonymous_cacheable(allowed_args: set[str] | frozenset[str] = frozenset({"sort", "page"})):

@@ -4,6 +4,7 @@ posting views when they must show a form again with its errors."""
 import uuid
 
 from flask import Response, current_app, flash, make_response, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from forum import kept_forms, security
@@ -46,7 +47,10 @@ def restore_fields(form, action: str, names: tuple[str, ...]) -> bool:
     for name in names:
         if name in fields and name in form:
             form[name].data = fields[name]
-    flash("Your text is back in the form. Nothing was sent yet: send it when you're ready.", "info")
+    flash(
+        _("Your text is back in the form. Nothing was sent yet: send it when you're ready."),
+        "info",
+    )
     return True
 
 
@@ -84,7 +88,7 @@ def render_article(
     if kind == "reader" and marks.unshared:
         kind = None
     if kind in (None, "anonymous"):
-        _, html = cached.render_threads_block(
+        _discussion, html = cached.render_threads_block(
             article, reader, sort, page_number, config, marks=marks
         )
     else:
@@ -148,7 +152,12 @@ def serve_article(slug: str) -> Response:
 
 def _public(etag: str) -> dict[str, str]:
     """Headers of an anonymous page: any proxy may keep it, and must revalidate it."""
-    return {"ETag": f'"{etag}"', "Cache-Control": "public, no-cache", "Vary": "Cookie"}
+    # Its language follows Accept-Language (and an account's setting, hence Cookie).
+    return {
+        "ETag": f'"{etag}"',
+        "Cache-Control": "public, no-cache",
+        "Vary": "Accept-Language, Cookie",
+    }
 
 
 def comment_node(comment: Comment, reader) -> trees.Node:

@@ -16,6 +16,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_number
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.exc import DBAPIError
 
@@ -131,7 +133,7 @@ def reply(comment_id: int):
     parent = load_comment(comment_id)
     if request.method == "GET":
         if not parent.is_visible:
-            abort(404, "That comment has been removed, so it can't take replies.")
+            abort(404, _("That comment has been removed, so it can't take replies."))
         threads.check_can_post(current_actor(), parent.article)
         form = new_comment_form(parent.id)
         restore_fields(form, request.path, ("body", "idempotency_key", "form_started"))
@@ -247,7 +249,9 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
             raise
         return answer_busy(again, form)
     message = (
-        "Your comment is posted." if comment.is_visible else "Your comment is waiting for review."
+        _("Your comment is posted.")
+        if comment.is_visible
+        else _("Your comment is waiting for review.")
     )
     if wants_json():
         return comment_json(comment, message, 201)
@@ -268,7 +272,11 @@ def preview():
     body = strip_control_characters(form.body.data or "")
     limit = settings().max_length
     if len(body) > limit:
-        message = f"Comments can be at most {limit:,} characters; this one has {len(body):,}."
+        message = _(
+            "Comments can be at most %(limit)s characters; this one has %(length)s.",
+            limit=format_number(limit),
+            length=format_number(len(body)),
+        )
         return jsonify(errors={"body": [message]}), 400
     return jsonify(html=threads.render_body(body))
 
@@ -278,7 +286,7 @@ def permalink(comment_id: int):
     """Redirect to the page of the discussion holding the comment, at its anchor."""
     comment = load_comment(comment_id)
     if not discussion_pages.is_on_page(comment, current_actor()):
-        abort(404, "That comment isn't available: it was deleted, or hasn't been approved yet.")
+        abort(404, _("That comment isn't available: it was deleted, or hasn't been approved yet."))
     sort = discussion_pages.Sort.parse(request.args.get("sort"))
     return redirect(comment_url(comment, sort=sort))
 
@@ -325,8 +333,8 @@ def edit(comment_id: int):
                 return answer_busy(lambda code: _edit_again(comment, form, code), form)
             else:
                 if wants_json():
-                    return comment_json(comment, "Your changes are saved.")
-                flash("Your changes are saved.", "success")
+                    return comment_json(comment, _("Your changes are saved."))
+                flash(_("Your changes are saved."), "success")
                 return redirect(comment_url(comment))
         else:
             status = 400
@@ -381,7 +389,7 @@ def _edit_again(
 def delete(comment_id: int):
     comment = load_comment(comment_id)
     threads.delete_comment(current_actor(), comment)
-    flash("Your comment is deleted.", "success")
+    flash(_("Your comment is deleted."), "success")
     return redirect(url_for("site.article", slug=comment.article.slug, _anchor="discussion"))
 
 
@@ -389,7 +397,7 @@ def delete(comment_id: int):
 def history(comment_id: int):
     comment = load_comment(comment_id)
     if not permissions.can_see_text(current_actor(), comment):
-        abort(404, "That comment's text isn't available.")
+        abort(404, _("That comment's text isn't available."))
     return render_template(
         "discussion/history.html", comment=comment, revisions=threads.revisions_of(comment)
     )
@@ -402,7 +410,7 @@ def discussion_version(slug: str):
     body, after one small query)."""
     state = discussion_state.version_of(slug)
     if state is None:
-        abort(404, "No article has that address.")
+        abort(404, _("No article has that address."))
     etag = f"v{state.version}"
     headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache", "Vary": "Cookie"}
     if request.if_none_match.contains(etag):
@@ -458,7 +466,7 @@ def report(comment_id: int):
     form under every comment)."""
     comment = load_comment(comment_id)
     if not permissions.can_report(current_actor(), comment):
-        abort(403, "You can report other people's visible comments.")
+        abort(403, _("You can report other people's visible comments."))
     form = ReportForm()
     restore_fields(form, url_for("discussion.flag", comment_id=comment.id), ("category", "note"))
     return _render_report(comment, form)
@@ -494,11 +502,11 @@ def more_replies(comment_id: int):
     page without JavaScript, a fragment for the script (``Accept: application/json``)."""
     root = load_comment(comment_id)
     if root.parent_id is not None:
-        abort(404, "Only a thread's first comment has a list of replies.")
+        abort(404, _("Only a thread's first comment has a list of replies."))
     after_id = id_arg("after")
     after = load_comment(after_id) if after_id else root
     if after.thread_root_id != root.id:
-        abort(404, "That reply isn't in this thread.")
+        abort(404, _("That reply isn't in this thread."))
     reader = current_actor()
     limit = settings().replies_per_thread
     later = discussion_pages.later_replies(root, after, limit)
@@ -547,11 +555,11 @@ def flag(comment_id: int):
     except moderation.AlreadyReported as exc:
         # Not an error to the reader (a second tab, an old page): say so where they are.
         if wants_json():
-            return jsonify(message=exc.message, reported=True)
+            return jsonify(message=str(exc.message), reported=True)
         return _render_report(comment, form)
     if wants_json():  # the report form the script opens in place
-        return jsonify(message="Thank you. The moderators will take a look.", reported=True)
-    flash("Thank you. The moderators will take a look.", "success")
+        return jsonify(message=_("Thank you. The moderators will take a look."), reported=True)
+    flash(_("Thank you. The moderators will take a look."), "success")
     return redirect(comment_url(comment))
 
 
@@ -562,7 +570,7 @@ def appeal(comment_id: int):
     comment = load_comment(comment_id)
     form = AppealForm()
     if not form.validate_on_submit():
-        abort(400, "Keep the appeal under 1,000 characters.")
+        abort(400, _("Keep the appeal under %(count)s characters.", count=format_number(1000)))
     appeals.appeal(current_actor(), comment, form.message.data or "")
-    flash("Your appeal is with the moderators. You'll be told the outcome.", "success")
+    flash(_("Your appeal is with the moderators. You'll be told the outcome."), "success")
     return redirect(comment_url(comment))

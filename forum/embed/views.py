@@ -33,6 +33,7 @@ from forum.discussion import cached
 from forum.discussion.page import render_article
 from forum.embed import context as embed_context
 from forum.extensions import limiter
+from forum.i18n import current_locale, language_key
 from forum.models import Article
 from forum.page_cache import page_cache
 from forum.paging import page_arg
@@ -206,8 +207,10 @@ def _cache_names(
     "embed" and the context (theme, parent origin) added, so neither page is ever served for
     the other."""
     part = context.cache_part()
+    # The page's language too: its words and dates follow the reader's Accept-Language.
+    language = language_key(current_locale())
     key = page_cache().key(
-        "embed-page", article.id, article.discussion_version, sort.value, page, part
+        "embed-page", article.id, article.discussion_version, sort.value, page, part, language
     )
     digest = hashlib.sha256(part.encode()).hexdigest()[:8]
     etag = "e" + cached.anonymous_etag(article.id, article.discussion_version, sort, page) + digest
@@ -215,7 +218,11 @@ def _cache_names(
 
 
 def _public(etag: str) -> dict[str, str]:
-    return {"ETag": f'"{etag}"', "Cache-Control": "public, no-cache", "Vary": "Cookie"}
+    return {
+        "ETag": f'"{etag}"',
+        "Cache-Control": "public, no-cache",
+        "Vary": "Accept-Language, Cookie",
+    }
 
 
 @bp.get("/embed/done")

@@ -1,5 +1,6 @@
 """Profile forms. They check shape; the profiles and avatars services check the rules."""
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
@@ -10,26 +11,27 @@ from forum.services.profiles import BIO_MAX, DISPLAY_NAME_MAX
 
 class ProfileForm(FlaskForm):
     display_name = StringField(
-        "Display name",
+        _l("Display name"),
         validators=[Optional(), Length(max=DISPLAY_NAME_MAX)],
-        description=(
+        description=_l(
             "Any script, shown beside your username. Changes are listed on your profile. "
             "Leave it empty to be shown by your username."
         ),
     )
     bio = TextAreaField(
-        "About you",
+        _l("About you"),
         validators=[Optional(), Length(max=BIO_MAX)],
-        description=(
-            f"At most {BIO_MAX} characters of Markdown. Links work once your account is trusted."
+        description=_l(
+            "At most %(count)s characters of Markdown. Links work once your account is trusted.",
+            count=BIO_MAX,
         ),
     )
 
 
 class AvatarForm(FlaskForm):
     avatar = FileField(
-        "New picture",
-        description="A PNG, JPEG, GIF or WebP image. It is cropped to a square and resized.",
+        _l("New picture"),
+        description=_l("A PNG, JPEG, GIF or WebP image. It is cropped to a square and resized."),
     )
 
 

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from forum.auth.current import current_actor
@@ -66,7 +67,7 @@ def edit():
     except NotAllowed as exc:
         apply_refusal(form, exc, default_field="display_name")
         return _edit_page(profile_form=form, status=400)
-    flash("Your profile is saved.", "success")
+    flash(_("Your profile is saved."), "success")
     return redirect(url_for("identity.edit"))
 
 
@@ -88,7 +89,7 @@ def upload_avatar():
     except (NotAllowed, TooLarge) as exc:
         apply_refusal(form, exc, default_field="avatar")
         return _edit_page(avatar_form=form, status=exc.status)
-    flash("Your new picture is in place.", "success")
+    flash(_("Your new picture is in place."), "success")
     return redirect(url_for("identity.edit"))
 
 
@@ -99,7 +100,7 @@ def remove_avatar():
     if not form.validate_on_submit():
         return _edit_page(status=400)
     avatars.remove_uploaded(current_actor())  # NotAllowed: a 400 page
-    flash("Your picture is removed: you have the generated one again.", "success")
+    flash(_("Your picture is removed: you have the generated one again."), "success")
     return redirect(url_for("identity.edit"))
 
 

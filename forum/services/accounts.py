@@ -10,6 +10,7 @@ from forum.services.errors import NotAllowed, NotFound, ValidationFailed
 from forum.services.names import look_alike_problem, set_skeletons
 from forum.services.text import clean_display_name
 from forum.services.usernames import USERNAME_RULE, is_valid_username
+from forum.services.words import _l, lazy_number
 from forum.sqlite import writing
 
 
@@ -25,7 +26,7 @@ def get_by_username(username: str, *, include_deleted: bool = True) -> User:
     """The account with this name, or NotFound (a 404 page)."""
     user = find_user(username, include_deleted=include_deleted)
     if user is None:
-        raise NotFound("No one by that name has an account here.")
+        raise NotFound(_l("No one by that name has an account here."))
     return user
 
 
@@ -35,26 +36,28 @@ def normalize_address(address: str) -> str:
     try:
         return validate_email(address.strip(), check_deliverability=False).normalized
     except EmailNotValidError as exc:
-        raise NotAllowed(f"That isn't an email address: {exc}", field="email") from None
+        raise NotAllowed(
+            _l("That isn't an email address: %(reason)s", reason=str(exc)), field="email"
+        ) from None
 
 
 def username_problem(username: str) -> str | None:
     """Why ``username`` can't be used, or None."""
     if not is_valid_username(username):
-        return f"Usernames are {USERNAME_RULE}."
+        return _l("Usernames are %(rule)s.", rule=USERNAME_RULE)
     if find_user(username) is not None:
-        return "That username is taken."
+        return _l("That username is taken.")
     return look_alike_problem(username)
 
 
 def password_problem(password: str, username: str, min_length: int, max_length: int) -> str | None:
     """Why ``password`` is too weak, or None. Long passwords are accepted whole, never cut."""
     if len(password) < min_length:
-        return f"Use at least {min_length} characters."
+        return _l("Use at least %(count)s characters.", count=lazy_number(min_length))
     if len(password) > max_length:
-        return f"Use at most {max_length} characters."
+        return _l("Use at most %(count)s characters.", count=lazy_number(max_length))
     if password.strip().lower() == username.strip().lower():
-        return "Your password can't be your username."
+        return _l("Your password can't be your username.")
     return None
 
 
@@ -86,7 +89,7 @@ def register(
         try:
             address = normalize_address(email)
         except NotAllowed as exc:
-            errors["email"] = exc.message
+            errors["email"] = exc._message  # still lazy: read in the reader's language
     if errors:
         raise ValidationFailed(errors)
     user = User(
@@ -121,7 +124,7 @@ def change_password(
 ) -> None:
     """Set a new password after checking the current one; every other session ends."""
     if not passwords.verify(user.password_hash, current):
-        raise NotAllowed("That isn't your current password.", field="current_password")
+        raise NotAllowed(_l("That isn't your current password."), field="current_password")
     if problem := password_problem(new, user.username, min_length, max_length):
         raise NotAllowed(problem, field="new_password")
     user.password_hash = passwords.hash(new)

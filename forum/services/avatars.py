@@ -23,11 +23,14 @@ from forum.extensions import db
 from forum.models import AvatarImage, User
 from forum.services import permissions
 from forum.services.errors import Forbidden, NotAllowed, NotFound, TooLarge
+from forum.services.words import _l, lazy_number
 
 AVATAR_SIZE = 256  # pixels a side, at most
 MEDIA_TYPE = "image/webp"
 ACCEPTED_FORMATS = ("PNG", "JPEG", "GIF", "WEBP")
-UNREADABLE = "That file isn't a picture we can read. Please upload a PNG, JPEG, GIF or WebP image."
+UNREADABLE = _l(
+    "That file isn't a picture we can read. Please upload a PNG, JPEG, GIF or WebP image."
+)
 
 
 # --- the generated picture ----------------------------------------------------------------
@@ -68,8 +71,13 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
             # The header gives the size before any pixel is decoded.
             if image.width * image.height > max_pixels:
                 raise NotAllowed(
-                    f"That picture is too large ({image.width} by {image.height} pixels). "
-                    f"Please upload one of at most {max_pixels:,} pixels.",
+                    _l(
+                        "That picture is too large (%(width)s by %(height)s pixels). "
+                        "Please upload one of at most %(limit)s pixels.",
+                        width=image.width,  # dimensions, written as digits alone
+                        height=image.height,
+                        limit=lazy_number(max_pixels),
+                    ),
                     field="avatar",
                 )
             if image.format == "JPEG":
@@ -97,12 +105,15 @@ def normalize_upload(data: bytes, *, max_bytes: int, max_pixels: int) -> bytes:
     ``AVATAR_SIZE`` wide, without metadata. TooLarge or NotAllowed when it can't be."""
     if len(data) > max_bytes:
         raise TooLarge(
-            f"That file is {len(data) / 1_048_576:.1f} MB. "
-            f"Please upload a picture of at most {max_bytes / 1_048_576:.1f} MB.",
+            _l(
+                "That file is %(size)s MB. Please upload a picture of at most %(limit)s MB.",
+                size=lazy_number(round(len(data) / 1_048_576, 1)),
+                limit=lazy_number(round(max_bytes / 1_048_576, 1)),
+            ),
             field="avatar",
         )
     if not data:
-        raise NotAllowed("Please choose a picture to upload.", field="avatar")
+        raise NotAllowed(_l("Please choose a picture to upload."), field="avatar")
     image = _decode(data, max_pixels)
     image = ImageOps.exif_transpose(image)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
@@ -120,7 +131,7 @@ def set_uploaded(user: User, data: bytes, *, max_bytes: int, max_pixels: int) ->
     """Make the uploaded picture ``user``'s avatar; returns its content hash. Discussions
     they took part in show it at once (``avatar_hash`` is a shown column of the user)."""
     if not permissions.can_edit_profile(user):
-        raise Forbidden("While your account is suspended, your picture can't be changed.")
+        raise Forbidden(_l("While your account is suspended, your picture can't be changed."))
     encoded = normalize_upload(data, max_bytes=max_bytes, max_pixels=max_pixels)
     digest = hashlib.sha256(encoded).hexdigest()
     stored = db.session.get(AvatarImage, user.id)
@@ -138,7 +149,7 @@ def set_uploaded(user: User, data: bytes, *, max_bytes: int, max_pixels: int) ->
 def remove_uploaded(user: User) -> None:
     """Back to the generated avatar."""
     if user.avatar_hash is None:
-        raise NotAllowed("You have no uploaded picture to remove.", field="avatar")
+        raise NotAllowed(_l("You have no uploaded picture to remove."), field="avatar")
     drop_uploaded(user)
     db.session.commit()
 
@@ -155,8 +166,8 @@ def uploaded_image(user: User, content_hash: str) -> AvatarImage:
     """The stored picture ``user`` shows now, if ``content_hash`` names it; else NotFound
     (an old address, a removed picture, a deleted account)."""
     if user.deleted_at is not None or user.avatar_hash != content_hash:
-        raise NotFound("No such picture.")
+        raise NotFound(_l("No such picture."))
     stored = db.session.get(AvatarImage, user.id)
     if stored is None or stored.content_hash != content_hash:
-        raise NotFound("No such picture.")
+        raise NotFound(_l("No such picture."))
     return stored

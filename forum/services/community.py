@@ -8,11 +8,12 @@ from forum.extensions import db
 from forum.models import Article, Comment, Follow, Report, User, Vote, utcnow
 from forum.services import discussion_state, permissions
 from forum.services.errors import Conflict, Forbidden, NotAllowed
+from forum.services.words import _l
 
 # --- votes ----------------------------------------------------------------------------------
 
-_ALREADY_VOTED = "You have already marked this comment helpful."
-_SUSPENDED = "Your account is suspended, so you can't do that."
+_ALREADY_VOTED = _l("You have already marked this comment helpful.")
+_SUSPENDED = _l("Your account is suspended, so you can't do that.")
 
 
 def vote(user: User, comment: Comment) -> Comment:
@@ -20,9 +21,9 @@ def vote(user: User, comment: Comment) -> Comment:
     if not permissions.can_vote(user):
         raise Forbidden(_SUSPENDED)
     if comment.author_id == user.id:
-        raise Forbidden("You can't vote for your own comment.")
+        raise Forbidden(_l("You can't vote for your own comment."))
     if not comment.is_visible:
-        raise Conflict("That comment isn't shown, so it can't be voted on.")
+        raise Conflict(_l("That comment isn't shown, so it can't be voted on."))
     if _vote_of(user, comment) is not None:
         raise Conflict(_ALREADY_VOTED)
     try:
@@ -54,7 +55,7 @@ def unvote(user: User, comment: Comment) -> Comment:
         delete(Vote).where(Vote.comment_id == comment.id, Vote.user_id == user.id)
     ).rowcount
     if not removed:
-        raise Conflict("You haven't marked this comment helpful.")
+        raise Conflict(_l("You haven't marked this comment helpful."))
     db.session.execute(
         update(Comment)
         .where(Comment.id == comment.id)
@@ -107,16 +108,16 @@ def can_pin(user: User | None, article: Article) -> bool:
 def pin(user: User, comment: Comment, article: Article | None = None) -> Comment:
     """Pin a top-level comment to the top of its discussion; it replaces an earlier pin."""
     if article is not None and comment.article_id != article.id:
-        raise NotAllowed("That comment belongs to another article.")
+        raise NotAllowed(_l("That comment belongs to another article."))
     article = comment.article
     if not can_pin(user, article):
-        raise Forbidden("Only the article's author or a moderator can pin comments.")
+        raise Forbidden(_l("Only the article's author or a moderator can pin comments."))
     if comment.parent_id is not None:
-        raise NotAllowed("Only top-level comments can be pinned.")
+        raise NotAllowed(_l("Only top-level comments can be pinned."))
     if not comment.is_visible:
-        raise Conflict("Only visible comments can be pinned.")
+        raise Conflict(_l("Only visible comments can be pinned."))
     if comment.pinned_at is not None:
-        raise Conflict("That comment is already pinned.")
+        raise Conflict(_l("That comment is already pinned."))
     for other in db.session.execute(
         select(Comment).where(Comment.article_id == article.id, Comment.pinned_at.is_not(None))
     ).scalars():
@@ -128,9 +129,9 @@ def pin(user: User, comment: Comment, article: Article | None = None) -> Comment
 
 def unpin(user: User, comment: Comment) -> Comment:
     if not can_pin(user, comment.article):
-        raise Forbidden("Only the article's author or a moderator can unpin comments.")
+        raise Forbidden(_l("Only the article's author or a moderator can unpin comments."))
     if comment.pinned_at is None:
-        raise Conflict("That comment isn't pinned.")
+        raise Conflict(_l("That comment isn't pinned."))
     comment.pinned_at = comment.pinned_by_id = None
     db.session.commit()
     return comment
@@ -138,7 +139,7 @@ def unpin(user: User, comment: Comment) -> Comment:
 
 # --- follows --------------------------------------------------------------------------------
 
-_ALREADY_FOLLOWING = "You already follow this discussion."
+_ALREADY_FOLLOWING = _l("You already follow this discussion.")
 
 
 def is_following(user: User | None, article: Article) -> bool:
@@ -164,7 +165,7 @@ def follow(user: User, article: Article) -> None:
     if not permissions.can_follow(user):
         raise Forbidden(_SUSPENDED)
     if article.discussion_locked:
-        raise Forbidden("This discussion is locked, so there is nothing new to follow.")
+        raise Forbidden(_l("This discussion is locked, so there is nothing new to follow."))
     if not add_follow(user, article):
         raise Conflict(_ALREADY_FOLLOWING)
     try:
@@ -180,7 +181,7 @@ def unfollow(user: User, article: Article) -> None:
         select(Follow).where(Follow.article_id == article.id, Follow.user_id == user.id)
     ).scalar_one_or_none()
     if existing is None:
-        raise Conflict("You don't follow this discussion.")
+        raise Conflict(_l("You don't follow this discussion."))
     db.session.delete(existing)
     db.session.commit()
 

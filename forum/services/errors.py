@@ -2,14 +2,22 @@
 
 
 class DomainError(Exception):
-    """A rule refused the operation; ``message`` is fit to show the user."""
+    """A rule refused the operation; ``message`` is fit to show the user.
+
+    Services raise their words marked with ``lazy_gettext``: they are translated when read,
+    into the language of the request reading them. ``message`` (and ``errors``) are plain
+    strings by then, so JSON answers, flashes and problem details can carry them as is."""
 
     status = 400
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
+        self._message = message
         self.field = field
+
+    @property
+    def message(self) -> str:
+        return str(self._message)
 
 
 class NotAllowed(DomainError):
@@ -21,7 +29,11 @@ class ValidationFailed(NotAllowed):
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(str(message) for message in errors.values()))
-        self.errors = errors
+        self._errors = errors
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return {name: str(message) for name, message in self._errors.items()}
 
 
 class Forbidden(DomainError):

@@ -33,6 +33,7 @@ from sqlalchemy import or_, select, text
 from forum.extensions import db
 from forum.models import Role, User
 from forum.services.errors import NotAllowed
+from forum.services.words import _l
 
 SKELETON_MAX = 255  # the column's length: a few rare characters expand under NFKC
 STAFF_ROLES = (Role.MODERATOR, Role.ADMIN)
@@ -218,7 +219,10 @@ def look_alike_problem(name: str, *, exclude: User | None = None) -> str | None:
     owner = look_alike_owner(name, exclude=exclude)
     if owner is None:
         return None
-    return f"That name looks too much like @{owner.username}'s. Please choose another."
+    return _l(
+        "That name looks too much like @%(username)s's. Please choose another.",
+        username=owner.username,
+    )
 
 
 def check_name(name: str, field: str, *, exclude: User | None = None) -> None:

@@ -18,6 +18,7 @@ from forum.models import (
 from forum.services import mentions
 from forum.services.errors import NotFound
 from forum.services.pages import Page, paginate
+from forum.services.words import _l
 
 
 def _add(
@@ -229,7 +230,7 @@ def get_own(user: User, notification_id: int) -> Notification:
     """One of ``user``'s notifications; NotFound when it is someone else's or doesn't exist."""
     item = db.session.get(Notification, notification_id)
     if item is None or item.user_id != user.id:
-        raise NotFound("No such notification.")
+        raise NotFound(_l("No such notification."))
     return item
 
 
@@ -260,7 +261,7 @@ def mark_some_read(user: User, notification_ids: list[int]) -> int:
         )
     ).scalar_one()
     if theirs != len(wanted):
-        raise NotFound("No such notification.")
+        raise NotFound(_l("No such notification."))
     result = db.session.execute(
         update(Notification)
         .where(Notification.id.in_(wanted), Notification.read_at.is_(None))

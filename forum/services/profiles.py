@@ -11,6 +11,7 @@ from forum.services.errors import Forbidden, ValidationFailed
 from forum.services.pages import Page, paginate
 from forum.services.sanitize import render_markdown
 from forum.services.text import clean_display_name, clean_text
+from forum.services.words import _l, lazy_number
 
 BIO_MAX = 500
 DISPLAY_NAME_MAX = 60  # the column's length
@@ -72,12 +73,14 @@ def update_profile(
     account's name (forum/services/names.py) and is logged; raises ValidationFailed naming
     each bad field."""
     if not permissions.can_edit_profile(user):
-        raise Forbidden("While your account is suspended, your profile can't be changed.")
+        raise Forbidden(_l("While your account is suspended, your profile can't be changed."))
     new_name = clean_display_name(display_name)
     bio_text = clean_text(bio or "").strip()
     errors = {}
     if new_name is not None and len(new_name) > DISPLAY_NAME_MAX:
-        errors["display_name"] = f"Use at most {DISPLAY_NAME_MAX} characters."
+        errors["display_name"] = _l(
+            "Use at most %(count)s characters.", count=lazy_number(DISPLAY_NAME_MAX)
+        )
     elif (
         new_name is not None
         and new_name != user.display_name
@@ -85,7 +88,11 @@ def update_profile(
     ):
         errors["display_name"] = problem
     if len(bio_text) > bio_max:
-        errors["bio"] = f"Use at most {bio_max} characters (this is {len(bio_text)})."
+        errors["bio"] = _l(
+            "Use at most %(count)s characters (this is %(length)s).",
+            count=lazy_number(bio_max),
+            length=lazy_number(len(bio_text)),
+        )
     if errors:
         raise ValidationFailed(errors)
     if new_name != user.display_name:

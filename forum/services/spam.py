@@ -5,8 +5,9 @@ import time
 from itsdangerous import BadSignature, Signer
 
 from forum.services.errors import NotAllowed
+from forum.services.words import _l
 
-BOT_MESSAGE = "That submission looked automated. Please wait a moment and try again."
+BOT_MESSAGE = _l("That submission looked automated. Please wait a moment and try again.")
 
 # Keeps these signatures apart from every other use of the secret key.
 _SALT = "forum.spam.form-started"

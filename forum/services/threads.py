@@ -26,6 +26,7 @@ from forum.services import (
 from forum.services.errors import Conflict, Forbidden, NotAllowed, NotFound
 from forum.services.locking import is_unique_violation, lock
 from forum.services.text import is_blank, strip_control_characters
+from forum.services.words import _l, lazy_datetime, lazy_number
 from forum.sqlite import writing
 
 
@@ -67,11 +68,10 @@ class DiscussionSettings:
 
 def suspension_message(user: User) -> str:
     if user.suspended_indefinitely:
-        return "Your account is suspended indefinitely, so you can read but not post."
-    until = user.suspended_until
-    return (
-        f"Your account is suspended until {until:%d %B %Y, %H:%M} UTC, "
-        "so you can read but not post."
+        return _l("Your account is suspended indefinitely, so you can read but not post.")
+    return _l(
+        "Your account is suspended until %(until)s, so you can read but not post.",
+        until=lazy_datetime(user.suspended_until),
     )
 
 
@@ -80,19 +80,23 @@ def check_can_post(user: User, article: Article) -> None:
     if user.is_suspended():
         raise Forbidden(suspension_message(user))
     if article.discussion_locked:
-        reason = f": {article.lock_reason}" if article.lock_reason else "."
-        raise Forbidden(f"This discussion is locked{reason}")
+        if article.lock_reason:
+            raise Forbidden(_l("This discussion is locked: %(reason)s", reason=article.lock_reason))
+        raise Forbidden(_l("This discussion is locked."))
 
 
 def clean_body(body: str | None, settings: DiscussionSettings) -> str:
     """The body as it will be stored, or NotAllowed saying what's wrong with it."""
     body = strip_control_characters(body or "")
     if is_blank(body):
-        raise NotAllowed("Write something before posting.", field="body")
+        raise NotAllowed(_l("Write something before posting."), field="body")
     if len(body) > settings.max_length:
         raise NotAllowed(
-            f"Comments can be at most {settings.max_length:,} characters; this one has "
-            f"{len(body):,}.",
+            _l(
+                "Comments can be at most %(limit)s characters; this one has %(length)s.",
+                limit=lazy_number(settings.max_length),
+                length=lazy_number(len(body)),
+            ),
             field="body",
         )
     return body
@@ -106,16 +110,16 @@ def find_parent(article: Article, parent_id: int | str | None) -> Comment | None
     # ASCII digits only ("²" is a digit int() can't read, "1_0" one it reads as 10), and no
     # larger than the database's INTEGER: a bigger one must not reach PostgreSQL.
     if not (text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= 2**31 - 1):
-        raise NotAllowed("That reply doesn't point at a comment.", field="parent_id")
+        raise NotAllowed(_l("That reply doesn't point at a comment."), field="parent_id")
     parent_key = int(text)
     parent = db.session.get(Comment, parent_key)
     if parent is None:
-        raise NotFound("The comment you are replying to doesn't exist.")
+        raise NotFound(_l("The comment you are replying to doesn't exist."))
     if parent.article_id != article.id:
-        raise NotAllowed("That comment belongs to another article.", field="parent_id")
+        raise NotAllowed(_l("That comment belongs to another article."), field="parent_id")
     if not parent.is_visible:
         raise NotAllowed(
-            "That comment has been removed, so it can't take replies.", field="parent_id"
+            _l("That comment has been removed, so it can't take replies."), field="parent_id"
         )
     return parent
 
@@ -280,7 +284,7 @@ def get_comment(comment_id: int) -> Comment:
         Comment, comment_id, options=[joinedload(Comment.author), joinedload(Comment.article)]
     )
     if comment is None:
-        raise NotFound("No comment has that number.")
+        raise NotFound(_l("No comment has that number."))
     return comment
 
 
@@ -293,12 +297,15 @@ def check_can_edit(
     """Raise Forbidden with the reason when ``user`` may not edit ``comment`` now; the edit
     page asks this before showing the form, and ``edit_comment`` before saving."""
     if user is None or comment.author_id != user.id:
-        raise Forbidden("You can only edit your own comments.")
+        raise Forbidden(_l("You can only edit your own comments."))
     check_can_post(user, comment.article)
     if not permissions.can_edit(user, comment, settings.edit_window_minutes, now):
         raise Forbidden(
-            f"Comments can be edited for {settings.edit_window_minutes} minutes after posting; "
-            "this one can no longer be changed."
+            _l(
+                "Comments can be edited for %(minutes)s minutes after posting; "
+                "this one can no longer be changed.",
+                minutes=lazy_number(settings.edit_window_minutes),
+            )
         )
 
 
@@ -313,7 +320,7 @@ def authors_of(comment_ids: Iterable[int]) -> dict[int, User]:
     return {comment_id: user for comment_id, user in rows}
 
 
-EDITED_ELSEWHERE = (
+EDITED_ELSEWHERE = _l(
     "This comment was changed elsewhere (another tab or window) after you started editing. "
     "Nothing was overwritten: your text and the current one are side by side below."
 )
@@ -385,7 +392,7 @@ def edit_comment(
 def delete_comment(user: User, comment: Comment, *, now: datetime | None = None) -> Comment:
     """Withdraw a comment. It stays in the database; the thread shows a placeholder if needed."""
     if not permissions.can_delete(user, comment):
-        raise Forbidden("You can only delete your own comments.")
+        raise Forbidden(_l("You can only delete your own comments."))
     comment.status = CommentStatus.DELETED
     comment.deleted_at = now or utcnow()
     db.session.commit()

@@ -55,7 +55,7 @@ def test_a_comment_written_as_the_session_ends_is_posted_after_logging_in(
     form.get_by_role("button", name="Post comment").click()
 
     # The message, the text still in the form, and a way to log in; nothing raw.
-    alert = page.locator(".form-errors").filter(has_text=SESSION_ENDED)
+    alert = page.locator(".form-errors").filter(has_text=str(SESSION_ENDED))
     expect(alert).to_be_visible()
     expect(page.locator("body")).not_to_contain_text("CSRF")
     expect(page.locator("form.comment-form").last.locator("textarea")).to_have_value(text)
@@ -89,7 +89,7 @@ def test_a_reply_page_keeps_its_draft_until_the_reply_is_posted(contexts, live, 
     page.wait_for_timeout(400)
     drop_session(page, live)
     page.get_by_role("button", name="Post reply").click()
-    expect(page.locator(".form-errors")).to_contain_text(SESSION_ENDED)
+    expect(page.locator(".form-errors")).to_contain_text(str(SESSION_ENDED))
     expect(page.get_by_label("Your comment")).to_have_value(text)
     assert text in stored_drafts(page)
 

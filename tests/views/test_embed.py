@@ -479,3 +479,22 @@ def test_buttons_on_comments_come_back_into_the_iframe(embed_app, admin):
     assert response.status_code == 302
     assert response.headers["Location"].startswith(f"/embed/articles/{article.slug}?")
     assert response.headers["Location"].endswith(f"#c{comment.id}")
+
+
+def test_anonymous_embed_pages_are_kept_per_language(client, admin):
+    """The embed page speaks the reader's language: German bytes are never served from the
+    cache to an English reader, nor the reverse, and neither ETag answers the other."""
+    url = embed_url()
+    german = client.get(url, headers={"Accept-Language": "de", "Origin": PUBLISHER})
+    english = client.get(url, headers={"Accept-Language": "en", "Origin": PUBLISHER})
+    again_german = client.get(url, headers={"Accept-Language": "de"})
+    again_english = client.get(url, headers={"Accept-Language": "en"})
+    assert german.status_code == english.status_code == 200
+    assert 'lang="de"' in again_german.get_data(as_text=True)
+    assert 'lang="en"' in again_english.get_data(as_text=True)
+    assert german.headers["ETag"] != english.headers["ETag"]
+    assert "Accept-Language" in english.headers["Vary"]
+    cross = client.get(
+        url, headers={"Accept-Language": "en", "If-None-Match": german.headers["ETag"]}
+    )
+    assert cross.status_code == 200

@@ -112,7 +112,11 @@ def test_an_untrusted_forwarded_proto_does_not_turn_hsts_on(client):
 
 
 INLINE = [
-    (re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I), "an inline <script>"),
+    # A JSON data block (type="application/json") is data the CSP never runs: allowed.
+    (
+        re.compile(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", re.I),
+        "an inline <script>",
+    ),
     (re.compile(r"<style\b", re.I), "a <style> element"),
     (re.compile(r"\sstyle\s*=", re.I), "a style attribute"),
     (re.compile(r"\son[a-z]+\s*=", re.I), "an event-handler attribute"),

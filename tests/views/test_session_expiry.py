@@ -156,7 +156,7 @@ def test_an_ended_session_keeps_the_text_and_logging_in_brings_it_back(csrf_app,
 
     assert response.status_code in (400, 401)
     html = page(response)
-    assert SESSION_ENDED in html
+    assert str(SESSION_ENDED) in html
     assert "CSRF" not in html
     assert kept_text_in(html, fields)
     assert db_state(csrf_app) == before  # nothing posted, edited or reported
@@ -207,7 +207,7 @@ def test_a_token_that_no_longer_matches_keeps_the_text_and_the_reader_sends_agai
     )
     assert response.status_code == 400
     html = page(response)
-    assert FORM_EXPIRED in html
+    assert str(FORM_EXPIRED) in html
     assert textarea_holds(html, DRAFT)
     assert comment_count(csrf_app) == 2
     again = client.post(
@@ -227,7 +227,7 @@ def test_a_moderators_form_comes_back_to_send_again(csrf_app, client):
         "/articles/an-article/lock", data={"reason": reason, "csrf_token": token}
     )
     assert response.status_code in (400, 401)
-    assert SESSION_ENDED in page(response)
+    assert str(SESSION_ENDED) in page(response)
     assert reason in page(response)
     link = re.search(r'<a href="([^"]+)" class="login-again">', page(response)).group(1)
     response = log_in(client, "moe", next_url=link.split("next=", 1)[1])
@@ -306,7 +306,7 @@ def test_a_form_whose_page_is_gone_still_gives_the_text_back(csrf_app, client):
     )
     assert response.status_code == 400
     assert DRAFT in page(response)
-    assert SESSION_ENDED in page(response)
+    assert str(SESSION_ENDED) in page(response)
 
 
 def test_a_bare_button_keeps_nothing_and_logs_in_back_to_its_page(csrf_app, client):
@@ -320,7 +320,7 @@ def test_a_bare_button_keeps_nothing_and_logs_in_back_to_its_page(csrf_app, clie
         headers={"Referer": "http://localhost/articles/an-article"},
     )
     assert response.status_code == 400
-    assert SESSION_ENDED in page(response)
+    assert str(SESSION_ENDED) in page(response)
     assert "/login?next=/articles/an-article" in page(response)
     with csrf_app.app_context():
         assert db.session.execute(select(func.count(KeptDraft.id))).scalar_one() == 0
@@ -333,7 +333,7 @@ def test_an_expired_login_form_comes_back_with_the_name_not_the_password(client)
     )
     assert response.status_code == 400
     html = page(response)
-    assert FORM_EXPIRED in html
+    assert str(FORM_EXPIRED) in html
     assert 'value="alice"' in html
     assert PASSWORD not in html
     # The form's fresh token works.

@@ -55,12 +55,47 @@
     return template.content.firstElementChild;
   }
 
-  function plural(n, one, many) {
-    return n + " " + (n === 1 ? one : many);
+  // --- words in the page's language -----------------------------------------------------
+  // The page carries the script's strings in its language (forum/script_strings.py) as a
+  // JSON data block; a string is looked up by its English text, which is also the fallback.
+  var LANG = document.documentElement.lang || "en";
+  var STRINGS = (function () {
+    var block = document.getElementById("i18n-strings");
+    try {
+      return (block && JSON.parse(block.textContent)) || {};
+    } catch (e) {
+      return {};
+    }
+  })();
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(LANG) : null;
+
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (whole, name) {
+      return values && name in values ? String(values[name]) : whole;
+    });
+  }
+
+  // t("Posted.") or t("Something went wrong (error %(status)s).", {status: 500}).
+  function t(english, values) {
+    var found = STRINGS[english];
+    return fill(typeof found === "string" ? found : english, values);
+  }
+
+  // tn(3, "%(count)s new comment", "%(count)s new comments"): ``count`` is filled in,
+  // written the page's way; the form follows the language's plural rules.
+  function tn(n, one, other, values) {
+    var forms = STRINGS[one];
+    var isOne = pluralRules ? pluralRules.select(n) === "one" : n === 1;
+    var text = Array.isArray(forms) ? forms[isOne ? 0 : 1] : isOne ? one : other;
+    var all = { count: formatNumber(n) };
+    for (var name in values || {}) {
+      all[name] = values[name];
+    }
+    return fill(text, all);
   }
 
   function formatNumber(n) {
-    return n.toLocaleString("en");
+    return n.toLocaleString(LANG);
   }
 
   // localStorage may be missing or full (private windows): features degrade quietly.
@@ -143,7 +178,7 @@
     if (data && (data.message || data.error)) {
       return { form: [data.message || data.error] };
     }
-    return { form: ["Something went wrong (error " + status + "). Your draft is kept."] };
+    return { form: [t("Something went wrong (error %(status)s). Your draft is kept.", { status: status })] };
   }
 
   function csrfToken(form) {
@@ -234,7 +269,7 @@
         // Logging in comes back to this page, where the draft is restored from this browser.
         var last = box.lastElementChild;
         last.appendChild(document.createTextNode(" "));
-        last.appendChild(el("a", { href: loginUrl, class: "login-again" }, "Log in"));
+        last.appendChild(el("a", { href: loginUrl, class: "login-again" }, t("Log in")));
       }
       form.insertBefore(box, form.firstElementChild);
     }
@@ -272,9 +307,15 @@
       }
       counter.classList.toggle("over", left < 0);
       var n = Math.abs(left);
-      var chars = formatNumber(n) + (n === 1 ? " character" : " characters");
       counter.textContent =
-        left >= 0 ? chars + " left" : chars + " over the limit of " + formatNumber(max);
+        left >= 0
+          ? tn(n, "%(count)s character left", "%(count)s characters left")
+          : tn(
+              n,
+              "%(count)s character over the limit of %(max)s",
+              "%(count)s characters over the limit of %(max)s",
+              { max: formatNumber(max) }
+            );
       // Speak only when a threshold is crossed, not on every key press.
       var band = left < 0 ? 3 : left <= max * 0.05 ? 2 : 1;
       if (band !== lastBand) {
@@ -411,8 +452,8 @@
     var restorable = saved && saved !== textarea.value && (options.isEdit || !textarea.value.trim());
     if (restorable) {
       textarea.value = saved;
-      var note = el("p", { class: "draft-note hint" }, "Your unsent draft is restored. ");
-      var discard = el("button", { type: "button", class: "link-button" }, "Discard draft");
+      var note = el("p", { class: "draft-note hint" }, t("Your unsent draft is restored.") + " ");
+      var discard = el("button", { type: "button", class: "link-button" }, t("Discard draft"));
       discard.addEventListener("click", function () {
         textarea.value = original;
         store.remove(key);
@@ -461,7 +502,7 @@
       node.remove();
     });
     var box = el("div", { class: "preview live-preview", hidden: "" });
-    box.appendChild(el("p", { class: "preview-label" }, "Preview"));
+    box.appendChild(el("p", { class: "preview-label" }, t("Preview")));
     var body = el("div", { class: "prose comment-body" });
     box.appendChild(body);
     var actions = form.querySelector(".form-actions");
@@ -604,7 +645,7 @@
               clearErrors(form, textarea);
               preview.reset();
               options.onPosted(answer);
-              announce(answer.message || "Posted.");
+              announce(answer.message || t("Posted."));
             } else {
               showErrors(form, textarea, applyErrorExtras(answer, errorsOf(answer, response.status)));
               if (response.status === 409 && answer.current) {
@@ -615,7 +656,7 @@
         })
         .catch(function () {
           showErrors(form, textarea, {
-            form: ["The server could not be reached. Your draft is kept; try again."],
+            form: [t("The server could not be reached. Your draft is kept; try again.")],
           });
         })
         .then(function () {
@@ -640,7 +681,7 @@
       old.remove();
     }
     var box = el("section", { class: "edit-conflict-current js-error" });
-    box.appendChild(el("h2", {}, "The current text"));
+    box.appendChild(el("h2", {}, t("The current text")));
     box.appendChild(el("pre", { class: "current-text" }, current.body));
     var wrapper = textarea.closest(".field") || textarea;
     wrapper.parentNode.insertBefore(box, wrapper.nextSibling);
@@ -667,13 +708,14 @@
     if (!heading) {
       return;
     }
-    var match = /\((\d+) comments?\)/.exec(heading.textContent);
-    if (match) {
-      var n = parseInt(match[1], 10) + delta;
-      heading.textContent = heading.textContent.replace(
-        match[0],
-        "(" + n + " comment" + (n === 1 ? "" : "s") + ")"
-      );
+    // data-count holds the number; the words are the page's own, in its language.
+    var count = parseInt(heading.getAttribute("data-count"), 10);
+    if (!isNaN(count)) {
+      var n = count + delta;
+      heading.setAttribute("data-count", String(n));
+      heading.textContent = tn(n, "Discussion (%(shown)s comment)", "Discussion (%(shown)s comments)", {
+        shown: formatNumber(n),
+      });
     }
   }
 
@@ -741,7 +783,7 @@
     }
     var list = $("ol.threads", section);
     if (!list) {
-      list = el("ol", { class: "threads", "aria-label": "Comments" });
+      list = el("ol", { class: "threads", "aria-label": t("Comments") });
       var empty = $(".empty", section);
       var before = empty || $(".pager", section) || $(".join", section);
       var heading = document.getElementById("new-comment-heading");
@@ -863,7 +905,7 @@
         uniquifyIds(form, "-" + kind + li.getAttribute("data-comment-id"));
 
         var panel = el("div", { class: "inline-compose", id: panelId });
-        var cancel = el("button", { type: "button", class: "button secondary" }, "Cancel");
+        var cancel = el("button", { type: "button", class: "button secondary" }, t("Cancel"));
         cancel.addEventListener("click", function () {
           closeInline(panel, link, true);
         });
@@ -913,8 +955,8 @@
     replies.hidden = !expanded;
     button.setAttribute("aria-expanded", expanded ? "true" : "false");
     button.textContent = expanded
-      ? "Hide " + plural(n, "reply", "replies")
-      : "Show " + plural(n, "reply", "replies") + " (folded)";
+      ? tn(n, "Hide %(count)s reply", "Hide %(count)s replies")
+      : tn(n, "Show %(count)s reply (folded)", "Show %(count)s replies (folded)");
   }
 
   function refreshToggles() {
@@ -939,7 +981,7 @@
         button.addEventListener("click", function () {
           var open = button.getAttribute("aria-expanded") !== "true";
           setToggle(button, replies, open);
-          announce(open ? "Replies shown." : "Replies folded.");
+          announce(open ? t("Replies shown.") : t("Replies folded."));
         });
         li.insertBefore(button, replies);
       }
@@ -1002,7 +1044,7 @@
       li.classList.add("is-new");
       var meta = li.querySelector(":scope > .comment-card .comment-meta");
       if (meta) {
-        meta.appendChild(el("span", { class: "badge badge-new" }, "New"));
+        meta.appendChild(el("span", { class: "badge badge-new" }, t("New")));
       }
     });
     var box = el("p", { class: "new-since" });
@@ -1010,9 +1052,13 @@
     var index = 0;
     function label() {
       link.textContent =
-        fresh.length +
-        " new since your last visit" +
-        (fresh.length > 1 ? " — go to " + (index + 1) + " of " + fresh.length : "");
+        fresh.length > 1
+          ? t("%(count)s new since your last visit — go to %(index)s of %(total)s", {
+              count: formatNumber(fresh.length),
+              index: formatNumber(index + 1),
+              total: formatNumber(fresh.length),
+            })
+          : t("1 new since your last visit");
     }
     label();
     link.addEventListener("click", function (event) {
@@ -1140,9 +1186,9 @@
         return;
       }
       status.appendChild(
-        document.createTextNode(plural(pending.length, "new comment", "new comments") + " · ")
+        document.createTextNode(tn(pending.length, "%(count)s new comment", "%(count)s new comments") + " · ")
       );
-      var show = el("button", { type: "button", class: "link-button live-show" }, "Show");
+      var show = el("button", { type: "button", class: "link-button live-show" }, t("Show"));
       show.addEventListener("click", showPending);
       status.appendChild(show);
     }
@@ -1223,7 +1269,7 @@
         li.classList.add("is-new");
         var meta = li.querySelector(":scope > .comment-card .comment-meta");
         if (meta) {
-          meta.appendChild(el("span", { class: "badge badge-new" }, "New"));
+          meta.appendChild(el("span", { class: "badge badge-new" }, t("New")));
         }
         settleComment(li);
         first = first || li;
@@ -1238,7 +1284,7 @@
       }
       pending = [];
       render();
-      announce(plural(answers.length, "new comment", "new comments") + " shown.");
+      announce(tn(answers.length, "%(count)s new comment shown.", "%(count)s new comments shown."));
       if (first && hadFocus) {
         // The Show button is gone: keep keyboard users in the same place on the page.
         var card = first.querySelector(".comment-card");
@@ -1307,13 +1353,13 @@
         });
         if (answer.next) {
           link.setAttribute("href", answer.next);
-          link.textContent = "Show more replies";
+          link.textContent = t("Show more replies");
           link.removeAttribute("aria-busy");
         } else {
           holder.remove();
         }
         refreshToggles();
-        announce(plural(added.length, "more reply", "more replies") + " shown.");
+        announce(tn(added.length, "%(count)s more reply shown.", "%(count)s more replies shown."));
         if (added.length) {
           var card = added[0].querySelector(".comment-card");
           card.setAttribute("tabindex", "-1");
@@ -1428,7 +1474,7 @@
               if (loginUrl) {
                 box.lastElementChild.appendChild(document.createTextNode(" "));
                 box.lastElementChild.appendChild(
-                  el("a", { href: loginUrl, class: "login-again" }, "Log in")
+                  el("a", { href: loginUrl, class: "login-again" }, t("Log in"))
                 );
               }
               clearReportErrors();
@@ -1442,7 +1488,7 @@
             if (link) {
               // One report per reader per comment: the link becomes what the page shows
               // after a reload.
-              link.parentNode.replaceChild(el("span", { class: "action-reported" }, "Reported"), link);
+              link.parentNode.replaceChild(el("span", { class: "action-reported" }, t("Reported")), link);
             }
             done.setAttribute("tabindex", "-1");
             done.focus();
@@ -1468,17 +1514,28 @@
     [60, "minute"],
   ];
 
+  // "3 hours ago" / "vor 3 Stunden": Intl words it for the page's language.
+  var relativeFormat =
+    window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(LANG, { numeric: "always" }) : null;
+
+  function ago(n, unit) {
+    if (relativeFormat) {
+      return relativeFormat.format(-n, unit);
+    }
+    return n + " " + unit + (n === 1 ? "" : "s") + " ago";
+  }
+
   function relativeTime(then, now) {
     var seconds = Math.floor((now - then) / 1000);
     if (seconds < 45) {
-      return "just now";
+      return t("just now");
     }
     for (var i = 0; i < TIME_UNITS.length; i++) {
       if (seconds >= TIME_UNITS[i][0]) {
-        return plural(Math.floor(seconds / TIME_UNITS[i][0]), TIME_UNITS[i][1], TIME_UNITS[i][1] + "s") + " ago";
+        return ago(Math.floor(seconds / TIME_UNITS[i][0]), TIME_UNITS[i][1]);
       }
     }
-    return "1 minute ago";
+    return ago(1, "minute");
   }
 
   // The server writes fixed dates (its pages are cached for every reader); "3 hours ago" is
