@@ -45,6 +45,17 @@ def log_in(page, username: str, password: str) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
+def load_every_picture(page) -> None:
+    """Lazy pictures (the avatars) below the first screen load before a whole-page shot."""
+    page.evaluate(
+        """() => Promise.all([...document.images].map(img => {
+               img.loading = 'eager';
+               if (img.complete) return null;
+               return new Promise(done => { img.onload = img.onerror = done; });
+           }))"""
+    )
+
+
 def shoot(base_url: str, passwords: dict[str, str], out: Path, chromium: str) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
@@ -77,6 +88,7 @@ def shoot(base_url: str, passwords: dict[str, str], out: Path, chromium: str) ->
             page.mouse.move(0, 0)
             page.evaluate("document.activeElement.blur()")
             target = out / "article-desktop.png"
+            load_every_picture(page)
             page.screenshot(path=str(target), full_page=True)
             written.append(target)
             desktop.close()
@@ -103,6 +115,7 @@ def shoot(base_url: str, passwords: dict[str, str], out: Path, chromium: str) ->
                 "height": min(1900, height - clip_top),
             }
             target = out / "article-phone.png"
+            load_every_picture(page)
             page.screenshot(path=str(target), full_page=True, clip=clip)
             written.append(target)
             phone.close()
@@ -113,6 +126,7 @@ def shoot(base_url: str, passwords: dict[str, str], out: Path, chromium: str) ->
             log_in(page, "theo", passwords["theo"])
             page.goto("/moderation")
             target = out / "moderation-queue.png"
+            load_every_picture(page)
             page.screenshot(path=str(target), full_page=True)
             written.append(target)
             queue.close()
