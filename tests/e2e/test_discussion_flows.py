@@ -147,7 +147,7 @@ def core_flow(contexts, live, article, person, *, js: bool) -> None:
     sign_in(mod_page, live, person("mod", role=Role.MODERATOR))
     mod_page.goto("/moderation")
     queued = mod_page.locator(".queue-item", has_text=target)
-    expect(queued).to_contain_text("abuse")
+    expect(queued).to_contain_text("Abuse")
     queued.locator("summary", has_text="Hide").click()
     queued.get_by_label("Reason").select_option("abuse")
     queued.get_by_label("Note (optional, moderators only)").fill("Name-calling.")
