@@ -17,7 +17,13 @@ from flask_wtf.csrf import generate_csrf
 
 from forum.i18n import DEFAULT_LOCALE
 from forum.models import utcnow
-from forum.moderation.forms import REASON_CHOICES, reason_label
+from forum.moderation.forms import (
+    REASON_CHOICES,
+    action_label,
+    appeal_outcome_label,
+    reason_label,
+    status_label,
+)
 from forum.services import permissions
 
 _UNITS = [
@@ -145,3 +151,6 @@ def register(app: Flask) -> None:
     app.add_template_global(app.extensions["forum_theme"], "site_theme")
     app.add_template_global(REASON_CHOICES, "reason_choices")
     app.add_template_global(reason_label, "reason_label")
+    app.add_template_global(action_label, "action_label")
+    app.add_template_global(status_label, "status_label")
+    app.add_template_global(appeal_outcome_label, "appeal_outcome_label")

@@ -25,7 +25,7 @@ from flask import (
     request,
     send_from_directory,
 )
-from flask_babel import gettext
+from flask_babel import force_locale, format_number, gettext, ngettext
 
 from forum import security
 from forum.auth.current import current_actor
@@ -33,7 +33,7 @@ from forum.discussion import cached
 from forum.discussion.page import render_article
 from forum.embed import context as embed_context
 from forum.extensions import limiter
-from forum.i18n import current_locale, language_key
+from forum.i18n import current_locale, language_key, negotiate
 from forum.models import Article
 from forum.page_cache import page_cache
 from forum.paging import page_arg
@@ -128,14 +128,24 @@ def theme_css():
 
 @bp.get("/embed/counts")
 def counts():
-    """``{"counts": {URL: N}}``: the comments an anonymous reader sees under each page given
-    as ``?url=...&url=...`` (0 for a page with no discussion), keyed by the URLs as given.
-    Public data: any site may read it (CORS), any proxy may keep it for a minute."""
+    """``{"counts": {URL: N}, "labels": {URL: "N comments"}, "lang": "en"}``: the comments an
+    anonymous reader sees under each page given as ``?url=...&url=...`` (0 for a page with no
+    discussion), keyed by the URLs as given, with the words for each count in the publisher's
+    page language (``?lang=``, from its ``<html lang>``), else the browser's. Public data: any
+    site may read it (CORS), any proxy may keep it for a minute."""
     urls = request.args.getlist("url")
     if len(urls) > MAX_COUNT_URLS:
         abort(400, gettext("Ask for at most %(count)s pages at a time.", count=MAX_COUNT_URLS))
-    response = jsonify(counts=external_articles.comment_counts(urls))
+    locale = negotiate(request.args.get("lang", "")[:35] or request.headers.get("Accept-Language"))
+    found = external_articles.comment_counts(urls)
+    with force_locale(locale):
+        labels = {
+            url: ngettext("%(count)s comment", "%(count)s comments", n, count=format_number(n))
+            for url, n in found.items()
+        }
+    response = jsonify(counts=found, labels=labels, lang=locale)
     response.headers["Access-Control-Allow-Origin"] = "*"
+    response.vary.add("Accept-Language")
     response.cache_control.public = True
     response.cache_control.max_age = COUNTS_MAX_AGE
     response.add_etag()

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from forum.models import HideReason, Role
+from forum.models import CommentStatus, HideReason, ModAction, Role
 
 # What readers see for each reason, in their language (the value is what is stored).
 REASON_LABELS = {
@@ -29,6 +29,49 @@ ROLE_LABELS = {
     Role.MODERATOR: _l("Moderator"),
     Role.ADMIN: _l("Admin"),
 }
+
+
+# The moderation log's actions and the queue's comment states, as moderators read them
+# (stored values are code, not words).
+ACTION_LABELS = {
+    ModAction.HIDE: _l("Hidden"),
+    ModAction.UNHIDE: _l("Shown again"),
+    ModAction.APPROVE: _l("Approved"),
+    ModAction.REJECT: _l("Rejected"),
+    ModAction.DISMISS: _l("Reports dismissed"),
+    ModAction.LOCK: _l("Discussion locked"),
+    ModAction.UNLOCK: _l("Discussion reopened"),
+    ModAction.SUSPEND: _l("Account suspended"),
+    ModAction.UNSUSPEND: _l("Suspension lifted"),
+    ModAction.ROLE_CHANGE: _l("Role changed"),
+    ModAction.TRUST: _l("Trust changed"),
+    ModAction.APPEAL_GRANTED: _l("Appeal granted"),
+    ModAction.APPEAL_DENIED: _l("Appeal denied"),
+}
+STATUS_LABELS = {
+    CommentStatus.VISIBLE: _l("visible"),
+    CommentStatus.PENDING: _l("waiting for approval"),
+    CommentStatus.HIDDEN: _l("hidden"),
+    CommentStatus.REJECTED: _l("rejected"),
+    CommentStatus.DELETED: _l("deleted"),
+}
+
+
+def action_label(action) -> str:
+    value = getattr(action, "value", action)
+    return str(ACTION_LABELS.get(value, value))
+
+
+def status_label(status) -> str:
+    value = getattr(status, "value", status)
+    return str(STATUS_LABELS.get(value, value))
+
+
+def appeal_outcome_label(detail: str) -> str:
+    """A decided appeal's notice, stored as "appeal granted: ..." / "appeal denied: ..."."""
+    if str(detail).startswith("appeal granted"):
+        return str(_l("granted, the comment is shown again"))
+    return str(_l("denied, the comment stays hidden"))
 
 
 def reason_label(reason: str) -> str:

@@ -16,12 +16,13 @@ from forum.services.accounts import normalize_address, password_problem
 from forum.services.errors import Conflict, NotAllowed
 from forum.services.locking import lock
 from forum.services.tokens import InvalidToken, Purpose, TokenSettings
+from forum.services.words import _l
 
 
 def _user_from(payload: dict) -> User:
     user = db.session.get(User, payload["u"])
     if user is None or user.deleted_at is not None:
-        raise InvalidToken("This link belongs to an account that no longer exists.")
+        raise InvalidToken(_l("This link belongs to an account that no longer exists."))
     return user
 
 
@@ -69,7 +70,7 @@ def user_to_confirm(token: str, settings: TokenSettings, *, now: datetime | None
     payload = tokens.read(settings, Purpose.CONFIRM_EMAIL, token, now=now)
     user = _user_from(payload)
     if not user.email or user.email != payload.get("e"):
-        raise InvalidToken("This link is for an address that is no longer on the account.")
+        raise InvalidToken(_l("This link is for an address that is no longer on the account."))
     return user
 
 
@@ -160,8 +161,10 @@ def user_to_reset(token: str, settings: TokenSettings, *, now: datetime | None =
     user = _user_from(payload)
     if payload.get("p") != tokens.password_fingerprint(user):
         raise InvalidToken(
-            "This link has already been used, or the password was changed since it was sent. "
-            "Ask for a new one if you need it."
+            _l(
+                "This link has already been used, or the password was changed since it was "
+                "sent. Ask for a new one if you need it."
+            )
         )
     return user
 

@@ -12,6 +12,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from forum.models import User
+from forum.services.words import _l
 
 
 class Purpose(enum.StrEnum):
@@ -23,7 +24,7 @@ class Purpose(enum.StrEnum):
 class InvalidToken(Exception):
     """The token was altered, made for another purpose, or is not a token at all."""
 
-    message = "This link isn't valid. Check that you copied all of it."
+    message = _l("This link isn't valid. Check that you copied all of it.")
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
@@ -34,7 +35,7 @@ class InvalidToken(Exception):
 class ExpiredToken(InvalidToken):
     """The token is genuine but older than its purpose allows."""
 
-    message = "This link has expired. Please ask for a new one."
+    message = _l("This link has expired. Please ask for a new one.")
 
 
 @dataclass(frozen=True)

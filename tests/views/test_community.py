@@ -425,11 +425,12 @@ def test_the_notifications_page_describes_each_kind(app, people):
     assert response.status_code == 200
     items = inbox_items(response)
     assert items[0] == (
-        "New Your appeal about a comment on “The Article” was decided: appeal denied: stays hidden."
+        "New Your appeal about a comment on “The Article” was decided: "
+        "denied, the comment stays hidden."
     )
-    assert items[1] == "New A moderator hid your comment on “The Article”. Reason: spam."
+    assert items[1] == "New A moderator hid your comment on “The Article”. Reason: Spam."
     assert items[2] == "New A moderator restored your comment on “The Article”."
-    assert items[3] == "New A moderator hid your comment on “The Article”. Reason: off topic."
+    assert items[3] == "New A moderator hid your comment on “The Article”. Reason: Off topic."
     assert items[4] == "New carol commented on “The Article”, which you follow."
     assert items[5] == "New carol mentioned you on “The Article”."
     assert items[6] == "New Bob Builder replied to your comment on “The Article”."

@@ -363,7 +363,14 @@ def test_counts_are_what_anonymous_readers_see(client, admin):
             f"{PAGE}?utm_source=news#x": 2,
             f"{PUBLISHER}/unknown": 0,
             "not a url": 0,
-        }
+        },
+        "labels": {
+            PAGE: "2 comments",
+            f"{PAGE}?utm_source=news#x": "2 comments",
+            f"{PUBLISHER}/unknown": "0 comments",
+            "not a url": "0 comments",
+        },
+        "lang": "en",
     }
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "public" in response.headers["Cache-Control"]
@@ -375,6 +382,26 @@ def test_counts_are_what_anonymous_readers_see(client, admin):
         headers={"If-None-Match": response.headers["ETag"]},
     )
     assert again.status_code == 304
+
+
+def test_counts_come_with_words_in_the_publishers_language(client, admin):
+    """count.js sends the publisher page's <html lang>; without it the browser's language
+    decides. The words come from the forum's catalogue, plural and number format included."""
+    article = external(author=admin)
+    threads.post_comment(make_user("alice"), article, "One.")
+    urls = {"url": [PAGE, f"{PUBLISHER}/unknown"]}
+    german = client.get("/embed/counts", query_string={**urls, "lang": "de-AT"})
+    assert german.json["lang"] == "de"
+    assert german.json["labels"] == {PAGE: "1 Kommentar", f"{PUBLISHER}/unknown": "0 Kommentare"}
+    by_browser = client.get("/embed/counts", query_string=urls, headers={"Accept-Language": "de"})
+    assert by_browser.json["labels"][PAGE] == "1 Kommentar"
+    assert "Accept-Language" in by_browser.headers["Vary"]
+    page_first = client.get(
+        "/embed/counts", query_string={**urls, "lang": "en"}, headers={"Accept-Language": "de"}
+    )
+    assert page_first.json["labels"][PAGE] == "1 comment"
+    unknown = client.get("/embed/counts", query_string={**urls, "lang": "xx"})
+    assert unknown.json["lang"] == "en"
 
 
 def test_counts_follow_a_moved_page(client, admin):

@@ -187,3 +187,48 @@ def test_dates_and_numbers_follow_the_page_language(app):
         assert long_date(moment) == "1 December 2026"
         assert short_time(moment) == "1 Dec 2026, 14:03"
         assert number(12345) == "12,345"
+
+
+def test_the_moderation_log_names_actions_and_states_in_german(app):
+    """Stored action names and comment states ("hide", "visible") are code; moderators read
+    words in their language, in the log's table, its filter and the queue's status line."""
+    moderator = make_user("moe", role=Role.MODERATOR)
+    article = make_article(slug="the-article")
+    comment = threads.post_comment(make_user("carl"), article, "Hello.", settings=NO_SPAM)
+    reported = threads.post_comment(make_user("dora"), article, "Hi.", settings=NO_SPAM)
+    moderation.hide_comment(moderator, comment, "spam", "")
+    moderation.unhide_comment(moderator, comment, "")
+    moderation.report_comment(make_user("rita"), reported, "spam", "")
+    client = client_as(app, moderator)
+
+    log = client.get("/moderation/log", headers=GERMAN)
+    tree = lxml.html.fromstring(log.get_data(as_text=True))
+    badges = [" ".join(b.text_content().split()) for b in tree.xpath("//td/span[@class='badge']")]
+    assert "Ausgeblendet" in badges and "Wieder angezeigt" in badges
+    assert "hide" not in badges and "unhide" not in badges
+    options = tree.xpath("//select[@name='action']/option")
+    assert {o.get("value"): o.text for o in options}["appeal-granted"] == "Einspruch stattgegeben"
+
+    queue = text_of(client.get("/moderation", headers=GERMAN))
+    assert "sichtbar" in queue
+    assert "status: visible" not in queue
+
+
+def test_a_hidden_comments_notice_names_the_reason_in_german(app):
+    moderator = make_user("moe", role=Role.MODERATOR)
+    carl = make_user("carl")
+    comment = threads.post_comment(
+        carl, make_article(slug="the-article"), "Hello.", settings=NO_SPAM
+    )
+    moderation.hide_comment(moderator, comment, "off-topic", "")
+    page = text_of(client_as(app, carl).get("/notifications", headers=GERMAN))
+    assert "Grund: Themenfremd." in page
+    assert "off topic" not in page
+
+
+def test_a_bad_link_is_explained_in_german(mail_app):
+    page = mail_app.test_client().get("/password/reset/not-a-token", headers=GERMAN)
+    assert page.status_code == 400
+    words = text_of(page)
+    assert "Dieser Link ist ungültig." in words
+    assert "This link isn't valid" not in words

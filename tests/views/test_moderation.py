@@ -29,7 +29,7 @@ from forum.models import (
     User,
     utcnow,
 )
-from forum.moderation.forms import DURATION_CHOICES
+from forum.moderation.forms import DURATION_CHOICES, action_label
 from forum.services import appeals, moderation, premoderation, sanctions, spam, threads
 from tests.conftest import base_config, client_as, make_article, make_series, make_user, snapshot
 
@@ -888,12 +888,15 @@ def log_rows(page: str) -> list[dict[str, str]]:
 def test_the_log_has_who_when_what_and_why_for_every_kind_of_action(app, w, every_action):
     page = html(client_as(app, w.mod).get("/moderation/log"))
     rows = log_rows(page)
-    assert {row["Action"] for row in rows} == {action.value for action in ModAction}
+    # Each action in words (the stored names are code), one label per action.
+    assert {row["Action"] for row in rows} == {action_label(action) for action in ModAction}
+    assert len({action_label(action) for action in ModAction}) == len(ModAction)
     assert len(rows) == 16  # three hides, and an unhide for the granted appeal
-    assert rows[0]["Action"] == "appeal-denied"  # newest first
+    assert rows[0]["Action"] == "Appeal denied"  # newest first
+    value_of = {action_label(action): action.value for action in ModAction}
     by_action = {}
     for row in rows:
-        by_action[row["Action"]] = row  # the oldest of each kind
+        by_action[value_of[row["Action"]]] = row  # the oldest of each kind
     assert by_action["role-change"]["Who"] == "admin"
     assert by_action["role-change"]["Why"] == "reader → author"
     assert by_action["suspend"]["Concerning"] == "rita"
@@ -904,16 +907,16 @@ def test_the_log_has_who_when_what_and_why_for_every_kind_of_action(app, w, ever
     assert by_action["dismiss"]["Why"].endswith("Note: Not abuse.")
     for row in rows:
         assert row["When"].startswith(str(utcnow().year))
-        if row["Action"] != "role-change":
+        if row["Action"] != "Role changed":
             assert row["Who"] == "mod"
 
 
 def test_the_log_filters_by_action_and_by_moderator(app, w, every_action):
     mod = client_as(app, w.mod)
     rows = log_rows(html(mod.get("/moderation/log?action=hide")))
-    assert [row["Action"] for row in rows] == ["hide"] * 3
+    assert [row["Action"] for row in rows] == ["Hidden"] * 3
     rows = log_rows(html(mod.get("/moderation/log?moderator=ADMIN")))
-    assert [row["Action"] for row in rows] == ["role-change"]
+    assert [row["Action"] for row in rows] == ["Role changed"]
     rows = log_rows(html(mod.get("/moderation/log?moderator=mod&action=role-change")))
     assert rows == []
     assert mod.get("/moderation/log?action=delete-everything").status_code == 400
@@ -923,7 +926,9 @@ def test_the_log_filters_by_action_and_by_moderator(app, w, every_action):
 def test_the_public_log_leaves_out_private_notes_and_reporters(app, w, every_action, viewer):
     page = html(client_as(app, getattr(w, viewer) if viewer else None).get("/moderation/log"))
     rows = log_rows(page)
-    assert {row["Action"] for row in rows} == {action.value for action in ModAction}
+    # Each action in words (the stored names are code), one label per action.
+    assert {row["Action"] for row in rows} == {action_label(action) for action in ModAction}
+    assert len({action_label(action) for action in ModAction}) == len(ModAction)
     assert "Private notes are left out of this public view." in page
     assert "Heated." in page  # public reasons stay
     for secret in (

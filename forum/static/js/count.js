@@ -4,7 +4,8 @@
  *   <script src="https://FORUM/embed/count.js" async></script>
  *
  * Asks FORUM/embed/counts once for every such link on the page (at most 100 addresses a
- * request) and writes "N comments" into each.
+ * request) and writes "N comments" into each, in the page's language (its <html lang>; the
+ * forum answers in the closest language it has, the words coming with the counts).
  */
 (function () {
   "use strict";
@@ -15,10 +16,6 @@
     return;
   }
   var forum = new URL(script.src, window.location.href).origin;
-
-  function label(n) {
-    return n.toLocaleString() + (n === 1 ? " comment" : " comments");
-  }
 
   function fill(links) {
     var urls = [];
@@ -37,18 +34,21 @@
     urls.forEach(function (url) {
       params.append("url", url);
     });
+    if (document.documentElement.lang) {
+      params.append("lang", document.documentElement.lang);
+    }
     fetch(forum + "/embed/counts?" + params.toString(), { credentials: "omit" })
       .then(function (response) {
         return response.ok ? response.json() : null;
       })
       .then(function (answer) {
-        if (!answer || !answer.counts) {
+        if (!answer || !answer.labels) {
           return;
         }
         links.forEach(function (link) {
-          var n = answer.counts[link.href];
-          if (typeof n === "number") {
-            link.textContent = label(n);
+          var words = answer.labels[link.href];
+          if (typeof words === "string") {
+            link.textContent = words;
           }
         });
       })
