@@ -62,12 +62,13 @@ class Publisher:
         )
         return self.origin + path
 
-    def add_list(self, path: str, hrefs: list[str]) -> None:
+    def add_list(self, path: str, hrefs: list[str], lang: str = "") -> None:
         links = "".join(
             f'<li><a data-forum-count href="{href}">Comments</a></li>' for href in hrefs
         )
+        html = f'<html lang="{lang}">' if lang else "<html>"
         self.pages[path] = (
-            f"<!doctype html><html><head><title>Index</title></head><body><ul>{links}</ul>"
+            f"<!doctype html>{html}<head><title>Index</title></head><body><ul>{links}</ul>"
             f'<script src="{self.forum_url}/embed/count.js" async></script></body></html>'
         )
 
@@ -225,6 +226,13 @@ def test_signing_in_through_the_login_window_then_posting(context, sites):
     expect(links.nth(1)).to_have_text("0 comments")
     expect(links.nth(2)).to_have_text("1 comment")
     assert len(asked) == 1
+
+    # A German publisher's list: the words come in the page's language.
+    sites.publisher.add_list("/de/index.html", [url, other], lang="de")
+    german = context.new_page()
+    german.goto(sites.publisher.origin + "/de/index.html")
+    expect(german.locator("a[data-forum-count]").nth(0)).to_have_text("1 Kommentar")
+    expect(german.locator("a[data-forum-count]").nth(1)).to_have_text("0 Kommentare")
 
 
 def test_a_site_not_in_the_list_is_refused(context, sites):
