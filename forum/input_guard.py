@@ -8,6 +8,7 @@ written yet. No legitimate text contains NUL (the normaliser drops it anyway), s
 the request loses nothing a person typed."""
 
 from flask import Flask, abort, request
+from flask_babel import gettext
 
 
 def _has_nul(values) -> bool:
@@ -20,11 +21,11 @@ def refuse_nul() -> None:
     if "\x00" in request.path:
         abort(404)
     if _has_nul(request.args.items(multi=True)):
-        abort(400, "The address contains a NUL character, which no field accepts.")
+        abort(400, gettext("The address contains a NUL character, which no field accepts."))
     # request.form parses only form bodies; reading it here costs nothing extra because
     # the view would parse the same body.
     if request.method in ("POST", "PUT", "PATCH") and _has_nul(request.form.items(multi=True)):
-        abort(400, "The form contains a NUL character, which no field accepts.")
+        abort(400, gettext("The form contains a NUL character, which no field accepts."))
 
 
 def register(app: Flask) -> None:

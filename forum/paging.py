@@ -5,6 +5,7 @@ ends at 2**31 - 1; a bigger one is an error there, not a row, while SQLite quiet
 it). Anything else names nothing: 404, like a page past the last one."""
 
 from flask import abort, request
+from flask_babel import gettext
 from werkzeug.routing import IntegerConverter
 
 MAX_DB_INT = 2**31 - 1
@@ -28,7 +29,7 @@ def id_arg(name: str) -> int | None:
         return None
     number = parse_id(raw)
     if number is None:
-        abort(404, "Nothing has that number.")
+        abort(404, gettext("Nothing has that number."))
     return number
 
 
@@ -40,7 +41,7 @@ def page_arg(name: str = "page") -> int:
     # isdigit() alone accepts "²" and other digits int() can't read; checking the length
     # first spares int() numbers of thousands of digits (which it refuses anyway).
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 10) or not 1 <= int(raw) <= MAX_DB_INT:
-        abort(404, "There is no such page.")
+        abort(404, gettext("There is no such page."))
     return int(raw)
 
 

@@ -5,6 +5,7 @@ The template check reads each template's raw text (what Jinja passes through unt
 the attributes people read (title, alt, placeholder, aria-label): any word there is a string
 nobody marked."""
 
+import ast
 import io
 import re
 from pathlib import Path
@@ -56,6 +57,77 @@ def unmarked_text(source: str) -> list[str]:
     text = ENTITY.sub(" ", TAG.sub(" ", text)).replace("\x01", " ")
     found.extend(part.strip() for part in text.split("\n") if WORD.search(part))
     return found
+
+
+# Calls whose words reach a reader, and which of their arguments carry them: flash
+# messages, HTTP errors, the services' refusals (shown on pages and in JSON) and form
+# validation messages. Operators' errors (settings, the command line) are English on purpose.
+SPEAKING_CALLS = {
+    "flash": (0,),
+    "abort": (1,),
+    "NotAllowed": (0,),
+    "Conflict": (0,),
+    "NotFound": (0,),
+    "Forbidden": (0,),
+    "ValidationError": (0,),
+    "ValidationFailed": (0,),
+    "InvalidToken": (0,),
+}
+
+
+def unmarked_python_strings(source: str) -> list[str]:
+    """Text literals (plain or f-strings) passed straight to a call that shows them to a
+    reader, or as a validator's ``message=``, instead of through gettext."""
+
+    def text(node) -> list[ast.AST]:
+        if isinstance(node, ast.JoinedStr):
+            return [node]
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node] if WORD.search(node.value) else []
+        if isinstance(node, ast.IfExp):
+            return text(node.body) + text(node.orelse)
+        return []
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "id", None) or getattr(node.func, "attr", None) or ""
+        # A form field's label and its hint (wtforms' StringField, SelectField, ...).
+        positions = (0,) if name.endswith("Field") and name != "Field" else ()
+        spoken = [node.args[i] for i in SPEAKING_CALLS.get(name, positions) if i < len(node.args)]
+        words = ("message", "label", "description") if positions else ("message",)
+        spoken += [k.value for k in node.keywords if k.arg in words]
+        found += [f"line {n.lineno}: {ast.unparse(n)}" for arg in spoken for n in text(arg)]
+    return found
+
+
+def test_unmarked_python_strings_are_found():
+    source = """
+flash("Saved.", "success")
+flash(gettext("Saved."), "success")
+abort(404, "No such page.")
+abort(404, gettext("No such page."))
+raise NotAllowed(f"At most {n} characters.", field="name")
+raise NotAllowed(_l("At most %(n)s characters.", n=n), field="name")
+DataRequired(message="Enter it.")
+name = StringField("Name", description=_l("Your name."))
+"""
+    assert unmarked_python_strings(source) == [
+        "line 2: 'Saved.'",
+        "line 4: 'No such page.'",
+        "line 6: f'At most {n} characters.'",
+        "line 8: 'Enter it.'",
+        "line 9: 'Name'",
+    ]
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "forum").rglob("*.py")),
+)
+def test_every_python_message_is_marked(module):
+    assert unmarked_python_strings((PROJECT_ROOT / module).read_text()) == []
 
 
 def test_unmarked_text_finds_words_outside_gettext():

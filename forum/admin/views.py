@@ -4,6 +4,7 @@ One guard (``before_request``) keeps everyone but administrators out of every ro
 the services check the actor again."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from forum.admin.forms import WebhookForm
@@ -20,7 +21,7 @@ def _admins_only():
     if not current_user.is_authenticated:
         return current_app.login_manager.unauthorized()
     if not permissions.can_manage_webhooks(current_actor()):
-        abort(403, "Only administrators can manage webhooks.")
+        abort(403, gettext("Only administrators can manage webhooks."))
     return None
 
 
@@ -50,7 +51,7 @@ def webhook_create():
     except NotAllowed as exc:
         apply_refusal(form, exc)
         return _list_page(form, 400)
-    flash("The webhook is registered. Give its secret to the receiver.", "success")
+    flash(gettext("The webhook is registered. Give its secret to the receiver."), "success")
     return redirect(url_for("admin.webhook_detail", hook_id=hook.id))
 
 
@@ -67,33 +68,36 @@ def _back_to(hook_id: int):
 @bp.post("/webhooks/<int:hook_id>/deactivate")
 def webhook_deactivate(hook_id: int):
     webhooks.set_active(current_actor(), webhooks.get_hook(hook_id), False)
-    flash("The webhook is paused: new events are not queued for it.", "success")
+    flash(gettext("The webhook is paused: new events are not queued for it."), "success")
     return _back_to(hook_id)
 
 
 @bp.post("/webhooks/<int:hook_id>/activate")
 def webhook_activate(hook_id: int):
     webhooks.set_active(current_actor(), webhooks.get_hook(hook_id), True)
-    flash("The webhook is active again.", "success")
+    flash(gettext("The webhook is active again."), "success")
     return _back_to(hook_id)
 
 
 @bp.post("/webhooks/<int:hook_id>/rotate-secret")
 def webhook_rotate_secret(hook_id: int):
     webhooks.rotate_secret(current_actor(), webhooks.get_hook(hook_id))
-    flash("The webhook has a new secret; deliveries are signed with it from now on.", "success")
+    flash(
+        gettext("The webhook has a new secret; deliveries are signed with it from now on."),
+        "success",
+    )
     return _back_to(hook_id)
 
 
 @bp.post("/webhooks/<int:hook_id>/test")
 def webhook_test(hook_id: int):
     webhooks.send_test_event(current_actor(), webhooks.get_hook(hook_id))
-    flash("A test event (ping) is queued; “flask notifications send” sends it.", "success")
+    flash(gettext("A test event (ping) is queued; “flask notifications send” sends it."), "success")
     return _back_to(hook_id)
 
 
 @bp.post("/webhooks/<int:hook_id>/delete")
 def webhook_delete(hook_id: int):
     webhooks.delete_hook(current_actor(), webhooks.get_hook(hook_id))
-    flash("The webhook and its delivery log are deleted.", "success")
+    flash(gettext("The webhook and its delivery log are deleted."), "success")
     return redirect(url_for("admin.webhook_list"))

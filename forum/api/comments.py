@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Literal
 
 from flask import current_app, url_for
+from flask_babel import gettext
 from pydantic import BaseModel, ConfigDict, Field
 
 from forum import background
@@ -28,6 +29,7 @@ from forum.services import (
     threads,
 )
 from forum.services.errors import NotFound
+from forum.services.words import _l
 from forum.sqlite import reads_first
 
 TAGS = ("discussion",)
@@ -119,7 +121,7 @@ def _visible_comment(comment_id: int) -> Comment:
     """The comment, if this caller would see it in its thread (as text or placeholder)."""
     comment = threads.get_comment(comment_id)
     if not discussion_pages.is_on_page(comment, current_api_caller().user):
-        raise NotFound("That comment isn't available: it was deleted, or hasn't been approved.")
+        raise NotFound(_l("That comment isn't available: it was deleted, or hasn't been approved."))
     return comment
 
 
@@ -154,7 +156,7 @@ def list_revisions(comment_id: int):
     comment = threads.get_comment(comment_id)
     viewer = current_api_caller().user
     if not permissions.can_see_text(viewer, comment):
-        raise NotFound("That comment's text isn't available.")
+        raise NotFound(_l("That comment's text isn't available."))
     sees_source = (viewer is not None and viewer.id == comment.author_id) or (
         permissions.is_moderator(viewer)
     )
@@ -290,7 +292,7 @@ def report(comment_id: int, json: NewReport):
     moderation.report_comment(current_api_caller().user, comment, json.category.value, json.note)
     return (
         ReportReceived(
-            comment_id=comment.id, message="Thank you. The moderators will take a look."
+            comment_id=comment.id, message=gettext("Thank you. The moderators will take a look.")
         ),
         201,
     )

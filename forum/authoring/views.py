@@ -119,7 +119,10 @@ def _handle(form: ArticleForm, article: Article | None, save):
     except ValidationFailed as exc:
         apply_refusal(form, exc)
         return _editor(form, article, status=400)
-    flash("The article is saved." if article else "The article is published.", "success")
+    flash(
+        gettext("The article is saved.") if article else gettext("The article is published."),
+        "success",
+    )
     return redirect(url_for("site.article", slug=saved.slug))
 
 
@@ -145,7 +148,12 @@ def edit_article(slug: str):
     if article.is_external:
         if permissions.is_admin(current_user):
             return redirect(url_for("external_admin.edit", article_id=article.id))
-        abort(403, "This article lives on the publisher's site; admins edit its title and address.")
+        abort(
+            403,
+            gettext(
+                "This article lives on the publisher's site; admins edit its title and address."
+            ),
+        )
     if not permissions.can_edit_article(current_user, article):
         if current_user.is_suspended():
             abort(403, gettext("Your account is suspended, so you can't edit articles now."))

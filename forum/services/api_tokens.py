@@ -18,6 +18,7 @@ from forum.services import permissions
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.locking import commit_once
 from forum.services.text import clean_text
+from forum.services.words import _l
 from forum.sqlite import writing
 
 TOKEN_PREFIX = "forum"  # noqa: S105 (the public start of every token, not a secret)
@@ -64,22 +65,24 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token for ``user`` and its raw form, which nobody can see again after this."""
     if not permissions.can_make_tokens(user):
-        raise Forbidden("Your account can't make API tokens now.")
+        raise Forbidden(_l("Your account can't make API tokens now."))
     name = clean_text(name).strip()
     if not name:
-        raise NotAllowed("Give the token a name, so you know where it is used.", field="name")
+        raise NotAllowed(_l("Give the token a name, so you know where it is used."), field="name")
     if len(name) > NAME_MAX_LENGTH:
-        raise NotAllowed(f"Names have at most {NAME_MAX_LENGTH} characters.", field="name")
+        raise NotAllowed(
+            _l("Names have at most %(count)s characters.", count=NAME_MAX_LENGTH), field="name"
+        )
     try:
         scope = TokenScope(scope)
     except ValueError:
-        raise NotAllowed("Choose read, write or moderate.", field="scope") from None
+        raise NotAllowed(_l("Choose read, write or moderate."), field="scope") from None
     if not permissions.can_hold_token_scope(user, scope):
-        raise Forbidden(f"Your role can't give a token the {scope.value} scope.")
+        raise Forbidden(_l("Your role can't give a token the %(scope)s scope.", scope=scope.value))
     if expires_in_days not in EXPIRY_CHOICES_DAYS:
-        raise NotAllowed("Choose 7, 30, 90 or 365 days.", field="expires_in_days")
+        raise NotAllowed(_l("Choose 7, 30, 90 or 365 days."), field="expires_in_days")
     if _name_taken(user, name):
-        raise NotAllowed("You already have a token with this name.", field="name")
+        raise NotAllowed(_l("You already have a token with this name."), field="name")
     prefix, raw = _new_raw_token()
     now = utcnow()
     token = ApiToken(
@@ -93,7 +96,7 @@ def create_token(
     )
     db.session.add(token)
     # Two forms sent at once with one name: the unique constraint refuses the second.
-    commit_once(lambda: NotAllowed("You already have a token with this name.", field="name"))
+    commit_once(lambda: NotAllowed(_l("You already have a token with this name."), field="name"))
     return token, raw
 
 
@@ -154,7 +157,7 @@ def revoke(user: User, token_id: int) -> ApiToken:
     changes nothing the second time."""
     token = db.session.get(ApiToken, token_id)
     if token is None or user is None or token.user_id != user.id:
-        raise NotFound("There is no such token.")
+        raise NotFound(_l("There is no such token."))
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.commit()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from forum.extensions import db
 from forum.models import Article, Comment, Series
 from forum.services.errors import NotFound
+from forum.services.words import _l
 
 
 def get_article(slug: str) -> Article:
@@ -21,14 +22,14 @@ def get_article(slug: str) -> Article:
         .where(Article.slug == slug)
     ).scalar_one_or_none()
     if article is None:
-        raise NotFound("No article has that address.")
+        raise NotFound(_l("No article has that address."))
     return article
 
 
 def get_series(slug: str) -> Series:
     series = db.session.execute(select(Series).where(Series.slug == slug)).scalar_one_or_none()
     if series is None:
-        raise NotFound("No series has that address.")
+        raise NotFound(_l("No series has that address."))
     return series
 
 

@@ -19,6 +19,7 @@ from forum.services.errors import NotAllowed
 from forum.services.pages import Page, check_page
 from forum.services.threads import DiscussionSettings
 from forum.services.trees import Node, build_tree, shown_as
+from forum.services.words import _l
 
 # The settings a caller that passes none gets (the configuration's defaults).
 DEFAULT_SETTINGS = DiscussionSettings()
@@ -39,7 +40,10 @@ class Sort(enum.StrEnum):
             return cls(value or cls.OLDEST)
         except ValueError:
             names = ", ".join(sort.value for sort in cls)
-            raise NotAllowed(f"Unknown sort {value!r}: use one of {names}.", field="sort") from None
+            raise NotAllowed(
+                _l("Unknown sort %(sort)s: use one of %(names)s.", sort=repr(value), names=names),
+                field="sort",
+            ) from None
 
 
 @dataclass

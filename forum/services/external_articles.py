@@ -24,6 +24,7 @@ from forum.services.locking import commit_once, is_unique_violation, lock
 from forum.services.moderation import record_action
 from forum.services.pages import Page, paginate
 from forum.services.text import clean_text
+from forum.services.words import _l
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -42,23 +43,27 @@ def canonical_url(raw: str) -> str:
     order without tracking parameters, and the fragment is dropped."""
     text = (raw or "").strip()
     if not text:
-        raise NotAllowed("Give the page's address.", field="url")
+        raise NotAllowed(_l("Give the page's address."), field="url")
     if len(text) > EXTERNAL_URL_MAX:
-        raise NotAllowed(f"A page address can be at most {EXTERNAL_URL_MAX} characters.", "url")
+        raise NotAllowed(
+            _l("A page address can be at most %(count)s characters.", count=EXTERNAL_URL_MAX), "url"
+        )
     try:
         parts = urlsplit(text)
         port = parts.port
     except ValueError as error:
-        raise NotAllowed(f"That is not a page address ({error}).", field="url") from error
+        raise NotAllowed(
+            _l("That is not a page address (%(error)s).", error=str(error)), field="url"
+        ) from error
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
-        raise NotAllowed("A page address starts with http:// or https://.", field="url")
+        raise NotAllowed(_l("A page address starts with http:// or https://."), field="url")
     if parts.username is not None or parts.password is not None:
-        raise NotAllowed("A page address must not hold a user name or password.", field="url")
+        raise NotAllowed(_l("A page address must not hold a user name or password."), field="url")
     host = _ascii_host(parts.hostname or "")
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     if any(ch.isspace() for ch in parts.path + parts.query):
-        raise NotAllowed("A page address cannot contain spaces.", field="url")
+        raise NotAllowed(_l("A page address cannot contain spaces."), field="url")
     query = urlencode(
         [
             (name, value)
@@ -68,7 +73,9 @@ def canonical_url(raw: str) -> str:
     )
     url = urlunsplit((scheme, netloc, parts.path or "/", query, ""))
     if len(url) > EXTERNAL_URL_MAX:
-        raise NotAllowed(f"A page address can be at most {EXTERNAL_URL_MAX} characters.", "url")
+        raise NotAllowed(
+            _l("A page address can be at most %(count)s characters.", count=EXTERNAL_URL_MAX), "url"
+        )
     return url
 
 
@@ -76,15 +83,17 @@ def _ascii_host(host: str) -> str:
     """The host in lower case, an international name in its ASCII (IDNA) form."""
     host = host.rstrip(".").lower()
     if not host:
-        raise NotAllowed("A page address needs a host name.", field="url")
+        raise NotAllowed(_l("A page address needs a host name."), field="url")
     if host.isascii():
         if not re.fullmatch(r"[a-z0-9.\-_:\[\]]+", host):
-            raise NotAllowed("That page address has a host name that cannot exist.", "url")
+            raise NotAllowed(_l("That page address has a host name that cannot exist."), "url")
         return host
     try:
         return host.encode("idna").decode("ascii")
     except UnicodeError as error:
-        raise NotAllowed("That page address has a host name that cannot exist.", "url") from error
+        raise NotAllowed(
+            _l("That page address has a host name that cannot exist."), "url"
+        ) from error
 
 
 def origin_of(url: str) -> str:
@@ -113,7 +122,7 @@ def find_by_url(raw: str) -> Article | None:
 def get_by_url(raw: str) -> Article:
     article = find_by_url(raw)
     if article is None:
-        raise NotFound("No discussion is attached to that page yet.")
+        raise NotFound(_l("No discussion is attached to that page yet."))
     return article
 
 
@@ -131,7 +140,7 @@ def create_external(url: str, title: str, author: User) -> Article:
     Its slug (the discussion's address here) is made from its title."""
     url = canonical_url(url)
     if find_by_url(url) is not None:
-        raise Conflict("That page already has a discussion.")
+        raise Conflict(_l("That page already has a discussion."))
     title = _title_for(url, title)
     slug = article_rules.free_slug(Article, article_rules.make_slug(title, fallback="page"))
     article = Article(slug=slug, title=title, external_url=url, author=author)
@@ -210,10 +219,16 @@ def remap(old: str, new: str, dry_run: bool = False) -> Remapping:
     old_url, new_url = canonical_url(old), canonical_url(new)
     article = find_by_url(old_url)
     if article is None:
-        raise NotFound(f"No discussion is attached to {old_url}.")
+        raise NotFound(_l("No discussion is attached to %(url)s.", url=old_url))
     existing = find_by_url(new_url)
     if existing is not None and existing.id != article.id:
-        raise Conflict(f"{new_url} already has its own discussion (/articles/{existing.slug}).")
+        raise Conflict(
+            _l(
+                "%(url)s already has its own discussion (/articles/%(slug)s).",
+                url=new_url,
+                slug=existing.slug,
+            )
+        )
     result = Remapping(article, article.external_url or old_url, new_url, article.comment_count)
     if dry_run or article.external_url == new_url:
         return result
@@ -254,7 +269,7 @@ def external_articles_page(page: int, per_page: int) -> Page[Article]:
 def get_external(article_id: int) -> Article:
     article = db.session.get(Article, article_id)
     if article is None or not article.is_external:
-        raise NotFound("No external article has that number.")
+        raise NotFound(_l("No external article has that number."))
     return article
 
 
@@ -274,21 +289,28 @@ def update_external(actor: User, article: Article, changes: ExternalChanges) -> 
     as an alias, as ``articles remap`` does), its author and whether it is locked. One
     commit; a lock or unlock is logged like a moderator's."""
     if not permissions.is_admin(actor):
-        raise Forbidden("Only admins can edit external articles.")
+        raise Forbidden(_l("Only admins can edit external articles."))
     title = clean_text(changes.title or "").strip()
     if not title:
-        raise NotAllowed("Give the article a title.", field="title")
+        raise NotAllowed(_l("Give the article a title."), field="title")
     if len(title) > article_rules.TITLE_MAX:
         raise NotAllowed(
-            f"A title can be at most {article_rules.TITLE_MAX} characters.", field="title"
+            _l("A title can be at most %(count)s characters.", count=article_rules.TITLE_MAX),
+            field="title",
         )
     new_url = canonical_url(changes.url)
     existing = find_by_url(new_url)
     if existing is not None and existing.id != article.id:
-        raise Conflict(f"{new_url} already has its own discussion (/articles/{existing.slug}).")
+        raise Conflict(
+            _l(
+                "%(url)s already has its own discussion (/articles/%(slug)s).",
+                url=new_url,
+                slug=existing.slug,
+            )
+        )
     author = find_user(changes.author or "", include_deleted=False)
     if author is None or not permissions.has_author_desk(author):
-        raise NotAllowed("The author must be an author, moderator or admin.", field="author")
+        raise NotAllowed(_l("The author must be an author, moderator or admin."), field="author")
     lock(article)  # the lock state below is read again, and held until the commit
     article.title = title
     article.author = author
@@ -325,7 +347,7 @@ def embed_author(requested: str | None, fallback: str | None) -> User:
         .limit(1)
     ).scalar_one_or_none()
     if admin is None:
-        raise Forbidden("This forum has no account to own new discussions yet.")
+        raise Forbidden(_l("This forum has no account to own new discussions yet."))
     return admin
 
 
@@ -350,12 +372,14 @@ def open_for_embed(
     if found is not None:
         return found, False
     if origin_of(url) not in allowed_origins:
-        raise Forbidden("Discussions can only be started here for pages of this site's publisher.")
+        raise Forbidden(
+            _l("Discussions can only be started here for pages of this site's publisher.")
+        )
     author = embed_author(requested_author, fallback_author)
     before_create()
     try:
         article = create_external(url, title, author)
-        commit_once(lambda: Conflict("That page already has a discussion."))
+        commit_once(lambda: Conflict(_l("That page already has a discussion.")))
     except (Conflict, IntegrityError) as error:
         # Two readers opening a new page at once both try to create it: the later one finds
         # the first one's discussion instead of an error (whether it noticed before its

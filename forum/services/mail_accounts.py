@@ -35,10 +35,10 @@ def change_email(
     """Set (or, with an empty address, remove) the account's address; it is used only once
     confirmed. The old confirmed address is told, in case the change wasn't its owner's."""
     if not passwords.verify(user.password_hash, current_password):
-        raise NotAllowed("That isn't your current password.", field="current_password")
+        raise NotAllowed(_l("That isn't your current password."), field="current_password")
     new = normalize_address(new_address) if (new_address or "").strip() else None
     if new == user.email:
-        raise NotAllowed("That is already the address on your account.", field="email")
+        raise NotAllowed(_l("That is already the address on your account."), field="email")
     previous = user.email if user.email_confirmed else None
     user.email, user.email_confirmed = new, False
     queued = []
@@ -54,9 +54,9 @@ def change_email(
 def send_confirmation(user: User, links: mail_compose.Links) -> OutgoingEmail:
     """Send the confirmation link (again)."""
     if not user.email:
-        raise Conflict("There is no email address on your account.")
+        raise Conflict(_l("There is no email address on your account."))
     if user.email_confirmed:
-        raise Conflict("Your email address is already confirmed.")
+        raise Conflict(_l("Your email address is already confirmed."))
     # Registration stores the address as typed; don't queue mail no server would take.
     normalize_address(user.email)
     email = mail_compose.queue_confirmation(user, links)

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 
 from forum.extensions import db
 from forum.services.errors import NotFound
+from forum.services.words import _l
 
 T = TypeVar("T")
 
@@ -69,7 +70,7 @@ def page_count(total: int, per_page: int) -> int:
 def check_page(page: int, total: int, per_page: int) -> None:
     """Refuse a page number that names no page of ``total`` items."""
     if page < 1 or page > page_count(total, per_page):
-        raise NotFound("There is no such page.")
+        raise NotFound(_l("There is no such page."))
 
 
 def paginate(query: Select, page: int, per_page: int) -> Page:

@@ -33,6 +33,7 @@ from forum.models import (
 from forum.services import permissions
 from forum.services.errors import Forbidden, NotAllowed, NotFound
 from forum.services.text import clean_text
+from forum.services.words import _l
 
 # The events, for the services that emit them: ``webhooks.emit(webhooks.Event.X, ...)``.
 Event = WebhookEvent
@@ -43,7 +44,7 @@ LOG_LENGTH = 50
 
 def require_admin(actor: User | None) -> None:
     if not permissions.can_manage_webhooks(actor):
-        raise Forbidden("Only administrators manage webhooks.")
+        raise Forbidden(_l("Only administrators manage webhooks."))
 
 
 def new_secret() -> str:
@@ -54,18 +55,20 @@ def check_url(url: str) -> str:
     """The URL as stored, or NotAllowed: absolute http(s) with a host, nothing else."""
     url = clean_text(url).strip()
     if not url:
-        raise NotAllowed("Enter the address that receives the events.", field="url")
+        raise NotAllowed(_l("Enter the address that receives the events."), field="url")
     if len(url) > URL_MAX_LENGTH:
-        raise NotAllowed(f"Addresses have at most {URL_MAX_LENGTH} characters.", field="url")
+        raise NotAllowed(
+            _l("Addresses have at most %(count)s characters.", count=URL_MAX_LENGTH), field="url"
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError for a port that isn't a number)
     except ValueError:
-        raise NotAllowed("That isn't a valid address.", field="url") from None
+        raise NotAllowed(_l("That isn't a valid address."), field="url") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise NotAllowed("Webhooks go to http:// or https:// addresses only.", field="url")
+        raise NotAllowed(_l("Webhooks go to http:// or https:// addresses only."), field="url")
     if any(ch.isspace() for ch in url):
-        raise NotAllowed("Addresses contain no spaces.", field="url")
+        raise NotAllowed(_l("Addresses contain no spaces."), field="url")
     return url
 
 
@@ -73,9 +76,9 @@ def _check_events(events) -> list[WebhookEvent]:
     try:
         chosen = [WebhookEvent(event) for event in events]
     except ValueError:
-        raise NotAllowed("Choose among the listed events.", field="events") from None
+        raise NotAllowed(_l("Choose among the listed events."), field="events") from None
     if not chosen or any(event not in SUBSCRIBABLE_EVENTS for event in chosen):
-        raise NotAllowed("Choose at least one of the listed events.", field="events")
+        raise NotAllowed(_l("Choose at least one of the listed events."), field="events")
     return chosen
 
 
@@ -99,7 +102,7 @@ def all_hooks() -> list[Webhook]:
 def get_hook(hook_id: int) -> Webhook:
     hook = db.session.get(Webhook, hook_id)
     if hook is None:
-        raise NotFound("There is no such webhook.")
+        raise NotFound(_l("There is no such webhook."))
     return hook
 
 

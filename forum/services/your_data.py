@@ -197,8 +197,10 @@ def delete_account(
         raise NotAllowed(_l("That isn't your password."), field="password")
     if user.role is Role.ADMIN and _other_admins(user) == 0:
         raise Conflict(
-            "You are the only administrator. Make someone else an administrator before "
-            "deleting your account."
+            _l(
+                "You are the only administrator. Make someone else an administrator before "
+                "deleting your account."
+            )
         )
     now = now or utcnow()
     if remove_comments:
