@@ -273,3 +273,18 @@ def test_redis_down_means_the_database_answers(app_factory):
 
 def test_without_redis_or_postgresql_nothing_is_kept_in_redis(app):
     assert "forum_published_versions" not in app.extensions
+
+
+@needs_redis
+def test_pages_read_from_redis_are_kept_in_the_process_too(app_factory):
+    """Keys never go stale, so a page once read from Redis is served from the process's own
+    memory after that (a large page costs a millisecond or more to read from Redis)."""
+    first = app_factory(REDIS_URL=TEST_REDIS_URL, RATELIMIT_STORAGE_URI="memory://")
+    second = app_factory(REDIS_URL=TEST_REDIS_URL, RATELIMIT_STORAGE_URI="memory://")
+    key = first.extensions["forum_page_cache"].key("test-near", uuid.uuid4().hex)
+    first.extensions["forum_page_cache"].set(key, b"a page")
+    shared = second.extensions["forum_page_cache"]
+    assert shared.get(key) == b"a page"  # from Redis
+    shared.store.client.delete(key)
+    assert shared.get(key) == b"a page"  # from this process's memory
+    assert shared.store.get(key) is None
