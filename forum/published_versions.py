@@ -21,6 +21,7 @@ articles into a block until it expires. Every key expires (``KEY_SECONDS``), whi
 a lost write can leave behind. A Redis error never fails a request or a commit: it is logged,
 Redis is left alone for a few seconds, and the database answers meanwhile."""
 
+import hashlib
 import logging
 import os
 import threading
@@ -75,6 +76,8 @@ for i, key in ipairs(KEYS) do
 end
 """
 
+_PUBLISH_SHA = hashlib.sha1(_PUBLISH.encode(), usedforsecurity=False).hexdigest()
+
 # id(engine) -> its publisher, for the session hooks (which see a session, not an app); gone
 # with the app that holds it.
 _PUBLISHERS: "weakref.WeakValueDictionary[int, RedisVersions]" = weakref.WeakValueDictionary()
@@ -90,7 +93,6 @@ class RedisVersions:
             url, socket_timeout=0.25, socket_connect_timeout=0.25
         )
         self.client = redis.Redis(connection_pool=self.pool)
-        self._publish = self.client.register_script(_PUBLISH)
         self.retry_after = retry_after
         self._down_until = 0.0
         self._lock = threading.Lock()
@@ -110,32 +112,40 @@ class RedisVersions:
             return int(article_id), int(version)
         found = self.database.lookup(slug)
         if value is None and found is not None and key is not None and self._usable():
-            try:
-                self.client.set(key, f"at:{found[0]}:{found[1]}", nx=True, ex=KEY_SECONDS)
-            except redis.RedisError as error:
+            try:  # only into an empty key: a writer's newer version always wins
+                self._command("SET", key, f"at:{found[0]}:{found[1]}", "NX", "EX", KEY_SECONDS)
+            except (redis.RedisError, OSError) as error:
                 self._failed(error)
         return found
 
     def _get(self, key: str) -> bytes | None:
-        """One GET on this process's own connection (no pool, no retries: a fifth of the
-        client's CPU); None when Redis is down or the key is empty."""
+        """The key's value; None when it is empty or Redis is down."""
         if not self._usable():
             return None
+        try:
+            return self._command("GET", key)
+        except (redis.RedisError, OSError) as error:
+            self._failed(error)
+            return None
+
+    def _command(self, *args):
+        """One command on this process's own connection: no pool, no client machinery, a
+        fifth of the client's CPU (``GET``: 16 µs against 59 µs, measured here)."""
         with self._lock:
             for attempt in (1, 2):  # a connection Redis closed while idle fails once
                 try:
                     if self._connection is None or self._pid != os.getpid():
                         self._connection, self._pid = self.pool.make_connection(), os.getpid()
-                    self._connection.send_command("GET", key)
+                    self._connection.send_command(*args)
                     return self._connection.read_response()
-                except (redis.RedisError, OSError) as error:
-                    # Whatever was half-read must never answer the next GET.
+                except (redis.ConnectionError, redis.TimeoutError, OSError):
+                    # Whatever was half-read must never answer the next command.
                     connection, self._connection = self._connection, None
                     if connection is not None:
                         connection.disconnect()
                     if attempt == 2:
-                        self._failed(error)
-        return None
+                        raise
+        raise AssertionError("unreachable")
 
     def _key(self, slug: str) -> str | None:
         if self._prefix is None:
@@ -166,7 +176,11 @@ class RedisVersions:
             prefix = self._prefix or _prefix(self.engine)
             self._prefix = prefix
             keys = [prefix + slug for slug in values]
-            self._publish(keys=keys, args=[seconds, *values.values()])
+            arguments = (len(keys), *keys, seconds, *values.values())
+            try:
+                self._command("EVALSHA", _PUBLISH_SHA, *arguments)
+            except redis.exceptions.NoScriptError:  # Redis restarted or flushed its scripts
+                self._command("EVAL", _PUBLISH, *arguments)
         except Exception as error:  # a post must never fail on this
             self._failed(error)
 
