@@ -51,6 +51,8 @@ _DELETED = 2**52
 _LEFT = "forum_left_addresses"  # session.info: slug -> id of an article that left it
 _STAGED = "forum_staged_versions"  # session.info: what the commit is about to make true
 
+# KEYS: the addresses' keys; ARGV[1]: seconds to keep them; ARGV[i + 1]: KEYS[i]'s new value.
+# ``gone:0:0`` is the block (no article has id 0); KEEPTTL (Redis 6+) lets it expire.
 _PUBLISH = """
 local function parse(value)
   local kind, id, version = string.match(value, '^(%a+):(%d+):(%d+)$')
