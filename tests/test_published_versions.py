@@ -288,3 +288,33 @@ def test_pages_read_from_redis_are_kept_in_the_process_too(app_factory):
     shared.store.client.delete(key)
     assert shared.get(key) == b"a page"  # from this process's memory
     assert shared.store.get(key) is None
+
+
+@needs_postgres_and_redis
+def test_commits_at_once_leave_redis_at_the_databases_version(redis_app):
+    """Commits on one article publish in any order; the script keeps the newest, so Redis
+    ends where the database is (a plain SET would keep whichever write came last)."""
+    from tests.race_support import race
+
+    slug = _slug()
+    article = make_article(make_user("writer", role=Role.AUTHOR), slug=slug)
+    article_id = article.id
+    readers = [make_user(f"reader{i}").id for i in range(4)]
+    db.session.commit()
+
+    def prepare(i: int):
+        from forum.models import User
+
+        return db.session.get(User, readers[i]), db.session.get(Article, article_id)
+
+    def act(user, target):
+        for n in range(5):
+            threads.post_comment(user, target, f"Comment {n} from {user.username}.")
+            db.session.commit()
+
+    results = race(redis_app, 4, prepare, act)
+    assert [r for r in results if isinstance(r, Exception)] == []
+    db.session.expire_all()
+    final = db.session.get(Article, article_id).discussion_version
+    assert _stored(redis_app, slug) == f"at:{article_id}:{final}".encode()
+    assert _versions(redis_app).lookup(slug) == (article_id, final)
