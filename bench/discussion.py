@@ -18,6 +18,11 @@ SQL queries per request are counted in-process with the Flask test client.
 
     python bench/discussion.py [--quick] [--sqlite-only] [--postgres URL] [--seconds 5]
 
+The PostgreSQL forum gets ``FORUM_REDIS_URL`` (``--redis``, by default
+``redis://127.0.0.1:6379/13``) when that Redis answers, as a site of several machines has:
+rendered pages and discussion versions live there (``--no-redis`` to leave it out). The
+header says which.
+
 Stops everything it started; exits 0 whatever the targets say, non-zero on errors."""
 
 import argparse
@@ -57,6 +62,7 @@ LOGIN_AT = ("login_at", "seen_at")
 class Setup:
     url: str
     backend: str
+    redis: str | None = None  # FORUM_REDIS_URL for the servers it starts
     discussion_ids: list[int] = field(default_factory=list)
     big_count: int = 0
     build_seconds: dict[str, float] = field(default_factory=dict)
@@ -306,6 +312,7 @@ def server_env(setup: Setup) -> dict[str, str]:
         "FORUM_SECRET_KEY": SECRET,
         "FORUM_RATELIMIT_ENABLED": "false",
         "FORUM_SPAM_CHECKS_ENABLED": "false",
+        **({"FORUM_REDIS_URL": setup.redis} if setup.redis else {}),
     }
 
 
@@ -451,6 +458,7 @@ def fmt(value: float | None, digits: int = 1) -> str:
 def report(backend: str, rows: list[Row], facts: dict, setup: Setup) -> int:
     """Print the table and the targets; returns the number of request errors."""
     print(f"\n## {backend}\n")
+    print(f"Redis: FORUM_REDIS_URL={setup.redis}" if setup.redis else "Redis: none")
     for step, seconds in setup.build_seconds.items():
         print(f"build: {step}: {seconds:.1f} s")
     print(
@@ -544,9 +552,22 @@ def postgres_database(admin_url: str) -> tuple[str, callable]:
     return base.set(database=name).render_as_string(hide_password=False), drop
 
 
-def run_backend(backend: str, url: str, workdir: Path, args) -> int:
+def reachable_redis(url: str | None) -> str | None:
+    """``url`` when a Redis answers there, else None."""
+    if not url:
+        return None
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5).ping()
+    except (redis.RedisError, OSError):
+        return None
+    return url
+
+
+def run_backend(backend: str, url: str, workdir: Path, args, redis_url: str | None = None) -> int:
     print(f"\n# {backend}: building ...", flush=True)
-    setup = Setup(url, backend)
+    setup = Setup(url, backend, redis_url)
     build(setup, workdir, 10_000 if args.quick else 100_000)
     print(f"  built: {setup.build_seconds}", flush=True)
     rows, facts = measure(setup, workdir, args.seconds)
@@ -560,9 +581,23 @@ def main() -> int:
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL rows only")
     parser.add_argument("--postgres", default=os.environ.get("FORUM_BENCH_DATABASE_URL"))
     parser.add_argument("--seconds", type=float, default=None, help="per row (default 5)")
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("FORUM_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
+        help="FORUM_REDIS_URL for the PostgreSQL forum, when it answers",
+    )
+    parser.add_argument("--no-redis", action="store_true", help="PostgreSQL forum without Redis")
     args = parser.parse_args()
     args.seconds = args.seconds or (2.0 if args.quick else 5.0)
+    redis_url = None if args.no_redis else reachable_redis(args.redis)
     print(f"forum benchmark: {CLIENTS} clients, gunicorn 2 sync workers, 127.0.0.1")
+    if args.postgres and not args.sqlite_only:
+        print(
+            f"PostgreSQL forum with FORUM_REDIS_URL={redis_url} (pages and versions in Redis)"
+            if redis_url
+            else "PostgreSQL forum without Redis"
+            + ("" if args.no_redis else f" ({args.redis} didn't answer)")
+        )
     print("posting logs in through the login form and sends the page's CSRF token")
     workdir = Path(tempfile.mkdtemp(prefix="forum-bench-"))
     errors = 0
@@ -574,7 +609,7 @@ def main() -> int:
             try:
                 pg_dir = workdir / "pg"
                 pg_dir.mkdir()
-                errors += run_backend("PostgreSQL", url, pg_dir, args)
+                errors += run_backend("PostgreSQL", url, pg_dir, args, redis_url)
             finally:
                 drop()
     except Exception:

@@ -16,6 +16,7 @@ from forum import (
     i18n,
     input_guard,
     page_cache,
+    published_versions,
     security,
     templating,
     theme,
@@ -168,6 +169,7 @@ def _init_extensions(app: Flask) -> None:
     with app.app_context():
         # No connection is made here.
         configure_sqlite_engine(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        published_versions.init_app(app, db.engine)
     # Registered before any blueprint hook, so it runs before the first query of a request.
     app.before_request(
         lambda: mark_request_intent(request.method, app.view_functions.get(request.endpoint))

@@ -3,7 +3,8 @@
 Most requests for an article page come from readers who aren't logged in, and their page
 is the same for all of them until the discussion's version changes. This WSGI middleware
 answers such a request from the article's id and version (``forum.discussion_versions``:
-remembered per process on SQLite while nothing commits, else one small query) and one cache
+remembered per process on SQLite while nothing commits; read from Redis on PostgreSQL with
+Redis, ``forum.published_versions``; else one small query) and one cache
 lookup: ``304 Not Modified`` when the reader's ``If-None-Match`` holds the current ETag (the
 stored response's headers are kept parsed, so a revalidation reads no body),
 else the whole response as the app last rendered it (status line, headers and body, so the
@@ -133,6 +134,9 @@ class AnonymousPages:
             return True  # unreadable: let the app decide
 
     def _version(self, slug: str) -> tuple[int, int] | None:
+        if self._versions is None:
+            # PostgreSQL with Redis: versions kept in Redis (forum/published_versions.py).
+            self._versions = self.app.extensions.get("forum_published_versions")
         if self._versions is None:
             with self.app.app_context():
                 from forum.extensions import db

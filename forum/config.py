@@ -14,7 +14,8 @@ class DefaultConfig:
     # request answers 503 (Retry-After) instead.
     SQLITE_BUSY_TIMEOUT_MS = 5000
     # Rendered discussion pages: in Redis when REDIS_URL is set (shared by every worker and
-    # machine), else in each process, up to this many megabytes.
+    # machine; each process keeps those it used in front of it), else in each process; in a
+    # process, up to this many megabytes.
     PAGE_CACHE_MAX_MB = 64
     PAGE_CACHE_SECONDS = 6 * 3600
 

@@ -5,8 +5,10 @@ Keys never go stale: each holds the discussion's version (see
 (templates, stylesheets, scripts and the settings that shape a page), so a change makes new
 keys and old entries simply age out. That is why there is no invalidation anywhere.
 
-With ``FORUM_REDIS_URL`` every worker on every machine shares one cache; without it each
-process keeps its own, bounded in bytes. Redis being down is never an error: the lookup
+With ``FORUM_REDIS_URL`` every worker on every machine shares one cache, and each process
+also keeps the entries it used in its own memory in front of it (bounded in bytes: a large
+page read from Redis costs a millisecond or more, and an entry never goes stale, so the copy
+is as good); without it each process keeps its own. Redis being down is never an error: the lookup
 misses, the page is rendered, and Redis is left alone for a few seconds before it is tried
 again, so an outage costs no timeouts on every request."""
 
@@ -102,10 +104,12 @@ class RedisStore:
 
 
 class PageCache:
-    """Rendered pages by key, plus the fingerprint that every key carries."""
+    """Rendered pages by key, plus the fingerprint that every key carries; ``near``, when
+    given, is this process's memory in front of a shared ``store``."""
 
-    def __init__(self, store, fingerprint: str, ttl: int) -> None:
+    def __init__(self, store, fingerprint: str, ttl: int, near: LocalStore | None = None) -> None:
         self.store = store
+        self.near = near
         self.fingerprint = fingerprint
         self.ttl = ttl
 
@@ -118,9 +122,18 @@ class PageCache:
         return "forum:page:" + ":".join(str(part) for part in (*parts, self.fingerprint))
 
     def get(self, key: str) -> bytes | None:
-        return self.store.get(key)
+        if self.near is None:
+            return self.store.get(key)
+        value = self.near.get(key)
+        if value is None:
+            value = self.store.get(key)
+            if value is not None:
+                self.near.set(key, value, self.ttl)
+        return value
 
     def set(self, key: str, value: bytes) -> None:
+        if self.near is not None:
+            self.near.set(key, value, self.ttl)
         self.store.set(key, value, self.ttl)
 
 
@@ -141,12 +154,10 @@ def code_fingerprint(app: Flask, roots: list[Path]) -> str:
 def init_app(app: Flask, roots: list[Path]) -> None:
     """Choose the store: Redis when ``REDIS_URL`` is set, else this process's memory."""
     url = app.config.get("PAGE_CACHE_REDIS_URL") or app.config.get("REDIS_URL")
-    if url:
-        store = RedisStore(url)
-    else:
-        store = LocalStore(int(app.config["PAGE_CACHE_MAX_MB"]) * 1024 * 1024)
+    local = LocalStore(int(app.config["PAGE_CACHE_MAX_MB"]) * 1024 * 1024)
+    store, near = (RedisStore(url), local) if url else (local, None)
     app.extensions["forum_page_cache"] = PageCache(
-        store, code_fingerprint(app, roots), int(app.config["PAGE_CACHE_SECONDS"])
+        store, code_fingerprint(app, roots), int(app.config["PAGE_CACHE_SECONDS"]), near
     )
 
 

@@ -40,7 +40,9 @@ class Article(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    # active_history: a new address loads the old one first, so the commit can tell Redis
+    # the article left it (forum/published_versions.py).
+    slug: Mapped[str] = mapped_column(String(120), unique=True, active_history=True)
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text, default="")
     body_md: Mapped[str] = mapped_column(Text, default="")

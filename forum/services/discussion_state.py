@@ -36,6 +36,9 @@ from forum.models import Article, Comment, CommentStatus, Series, User, utcnow
 TOP_SECONDS_PER_DECADE = 45_000
 # Threads nobody has voted for come after every voted thread, oldest first.
 UNVOTED_TOP_KEY = 1e12
+# session.info: ids of the articles whose version moved in this transaction, for whoever
+# tells other machines after the commit (forum/published_versions.py).
+BUMPED = "forum_bumped_articles"
 
 
 def top_key(helpful: int, created_at: datetime) -> float:
@@ -71,6 +74,7 @@ def _bump(session: Session, article_ids: Iterable[int], **deltas: int) -> None:
     ids = sorted(set(article_ids))
     if not ids:
         return
+    session.info.setdefault(BUMPED, set()).update(ids)
     values = {"discussion_version": Article.discussion_version + 1}
     for name, delta in deltas.items():
         if delta:
@@ -226,6 +230,7 @@ def recount(article_ids: Iterable[int] | None = None) -> int:
         )
     for start in range(0, len(updates), 5000):
         db.session.execute(update(Comment), updates[start : start + 5000])
+    db.session.info.setdefault(BUMPED, set()).update(ids)
     for article_id, (comments, threads) in totals.items():
         db.session.execute(
             update(Article)
