@@ -14,6 +14,7 @@ on without it and meets SQLite's own lock and timeout as before ("database is lo
 and a process that dies loses its ``flock`` with it. Readers never touch it."""
 
 import fcntl
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -25,7 +26,10 @@ from sqlalchemy.engine import Engine
 FIRST_PAUSE_S = 0.0001
 LONGEST_PAUSE_S = 0.001
 
+logger = logging.getLogger("forum.sqlite_writers")
+
 _FD = "forum_writers_lock_fd"
+_NO_FILE = -1
 _HELD = "forum_writers_lock_held"
 
 
@@ -66,7 +70,15 @@ def install(engine: Engine, timeout_ms: int) -> Callable[[object], None] | None:
     def take(info: dict) -> None:
         fd = info.get(_FD)
         if fd is None:
-            fd = info[_FD] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fd = info[_FD] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                # A directory we may not write to: SQLite's own lock and timeout still hold.
+                logger.warning("No lock file for SQLite writers at %s", path, exc_info=True)
+                info[_FD] = _NO_FILE
+                return
+        if fd == _NO_FILE:
+            return
         deadline = time.monotonic() + timeout_ms / 1000
         pause = FIRST_PAUSE_S
         while True:
@@ -105,4 +117,5 @@ def close(info: dict | None) -> None:
     if info and info.get(_FD) is not None:
         fd = info.pop(_FD)
         info[_HELD] = False
-        os.close(fd)
+        if fd != _NO_FILE:
+            os.close(fd)
