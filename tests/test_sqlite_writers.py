@@ -24,11 +24,17 @@ BUSY_TIMEOUT_MS = 800
 
 @pytest.fixture
 def site(app_factory):
+    """An app on an SQLite file; this test's transactions write, as a CLI command's do
+    (whatever an earlier test in this thread left the request intent at)."""
     app = app_factory(SQLITE_BUSY_TIMEOUT_MS=BUSY_TIMEOUT_MS)
-    with app.app_context():
-        make_user("someone")
-        db.session.remove()
-        yield app
+    writes = write_intent.set(True)
+    try:
+        with app.app_context():
+            make_user("someone")
+            db.session.remove()
+            yield app
+    finally:
+        write_intent.reset(writes)
 
 
 def lock_is_free(app) -> bool:
