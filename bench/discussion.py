@@ -44,6 +44,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 import loadgen  # noqa: E402
+import wrk_posting  # noqa: E402
 
 from forum import create_app  # noqa: E402
 from forum.extensions import db  # noqa: E402
@@ -216,8 +217,31 @@ def count_queries(setup: Setup, workdir: Path) -> dict[str, int]:
 # --- measuring -------------------------------------------------------------------------------
 
 
-def post_load(port: int, cookies: list[dict[str, str]], ids: list[int], seconds: float):
-    """4 writers posting replies and new threads; returns (Result, markers posted)."""
+def post_load(
+    port: int, cookies: list[dict[str, str]], ids: list[int], seconds: float, tag: str = ""
+):
+    """4 writers posting replies and new threads; returns (Result, markers answered with a
+    redirect). wrk when installed (a Python client would eat a core), else Python threads.
+    ``tag`` ends every marker (runs against the same database keep theirs apart)."""
+    if wrk_posting.available():
+        writers = []
+        for cookie in cookies:
+            header = loadgen.cookie_header(cookie)
+            page = loadgen.request_retrying(
+                port, "GET", f"/articles/{SMALL}", headers={"Cookie": header}
+            )
+            token = loadgen.csrf_token(page.body)
+            writers.append((loadgen.cookie_header({**cookie, **page.cookies}), token))
+        result, posted, problems = wrk_posting.post_load(port, writers, ids, SLUG, seconds, tag)
+        if problems:
+            print(f"  posting problems ({len(problems)}), first: {problems[0]}", flush=True)
+        return result, posted
+    return _post_load_threads(port, cookies, ids, seconds, tag)
+
+
+def _post_load_threads(
+    port: int, cookies: list[dict[str, str]], ids: list[int], seconds: float, tag: str
+):
     latencies: list[float] = []
     posted: list[str] = []
     errors = 0
@@ -243,7 +267,7 @@ def post_load(port: int, cookies: list[dict[str, str]], ids: list[int], seconds:
         rng = random.Random(n)
         sent = 0
         while time.monotonic() < deadline and sent < 2000 // WRITERS:
-            marker = f"(bench-post w{n}-{sent})"
+            marker = f"(bench-post w{n}-{sent}{tag})"
             parent = str(rng.choice(ids)) if rng.random() < 0.7 else ""
             form = {
                 "body": f"A reply written under load. {marker}",

@@ -3,11 +3,18 @@
 The response never waits for it and never sees its errors (they are logged). Whatever must
 not be lost is also caught up by a command (``flask notifications send``), so a worker
 stopped between the response and this work loses nothing. The threads are kept in
-``app.extensions`` so tests (and shutdown code) can wait for them."""
+``app.extensions`` so tests (and shutdown code) can wait for them.
+
+Two kinds: ``after_response`` starts a thread for one piece of work (sending email, which
+waits on the network); ``after_response_batched`` hands ids to one long-lived thread per
+process and work, which does everything handed to it since it last ran in one call. Under
+load, one transaction then tells the followers of many posts (a thread per post made as many
+threads, each with its own write transaction queueing for SQLite's one lock)."""
 
 import logging
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from flask import Flask, after_this_request, current_app
 
@@ -43,7 +50,99 @@ def _run(app: Flask, work: Callable[..., object], args: tuple) -> None:
         logger.exception("Background work %s%r failed; it will be caught up", work.__name__, args)
 
 
+# At most this many ids per call of a batched work: one transaction stays short.
+BATCH_LIMIT = 200
+# A batched work's thread ends after this long with nothing to do (the next id starts one).
+IDLE_SECONDS = 60.0
+
+
+def after_response_batched(work: Callable[[list[int]], object], ids: Iterable[int]) -> None:
+    """Have ``work(ids)`` called soon after this request's view, in this process's one
+    thread for ``work``, together with the ids other requests handed over meanwhile."""
+    app = current_app._get_current_object()
+    ids = list(ids)
+
+    @after_this_request
+    def _hand_over(response):
+        _hand(app, work, ids)
+        return response
+
+
+class _Batcher:
+    """One daemon thread doing ``work`` for every id handed over, a batch at a time."""
+
+    def __init__(self, app: Flask, work: Callable[[list[int]], object]) -> None:
+        self.app, self.work = app, work
+        self.pending: set[int] = set()
+        self.busy = False
+        self.closed = False
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(
+            target=self._loop, name=f"forum-batched-{work.__name__}", daemon=True
+        )
+        self.thread.start()
+
+    def add(self, ids: Iterable[int]) -> bool:
+        """Hand ``ids`` over; False when the thread has ended (idle), and took nothing."""
+        with self.changed:
+            if self.closed:
+                return False
+            self.pending.update(ids)
+            self.changed.notify_all()
+            return True
+
+    def _loop(self) -> None:
+        while True:
+            with self.changed:
+                if not self.changed.wait_for(lambda: self.pending, IDLE_SECONDS):
+                    self.closed = True
+                    self.changed.notify_all()
+                    return
+                batch = sorted(self.pending)[:BATCH_LIMIT]
+                self.pending.difference_update(batch)
+                self.busy = True
+            try:
+                _run(self.app, self.work, (batch,))
+            finally:
+                with self.changed:
+                    self.busy = False
+                    self.changed.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: self.closed or (not self.pending and not self.busy), timeout
+            )
+
+
+_batchers_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _batchers_lock
+    _batchers_lock = threading.Lock()  # a thread of the parent may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _hand(app: Flask, work: Callable[[list[int]], object], ids: list[int]) -> None:
+    """Give ``ids`` to this process's thread for ``work``, starting one if there is none
+    (threads don't survive the fork of a pre-forking server: a thread made before it would
+    be missing in its workers, so each process makes its own on first use)."""
+    with _batchers_lock:
+        batchers = app.extensions.setdefault("forum_background_batchers", {})
+        key = (os.getpid(), work)
+        batcher = batchers.get(key)
+        if batcher is None or not batcher.add(ids):
+            batchers[key] = batcher = _Batcher(app, work)
+            batcher.add(ids)
+
+
 def wait(app: Flask, timeout: float = 10.0) -> None:
     """Wait for the background work this app started (for tests and orderly shutdown)."""
     for thread in list(app.extensions.get("forum_background_threads", [])):
         thread.join(timeout)
+    for key, batcher in list(app.extensions.get("forum_background_batchers", {}).items()):
+        if key[0] == os.getpid():
+            batcher.wait(timeout)

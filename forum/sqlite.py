@@ -30,6 +30,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
+from forum import sqlite_writers
+
 BUSY_TIMEOUT_MS = 5000
 
 # True while handling a request that may write; CLI and tests default to writing.
@@ -91,9 +93,18 @@ def configure_sqlite_engine(engine: Engine, busy_timeout_ms: int = BUSY_TIMEOUT_
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
+    # Writers take turns through a lock file before SQLite's lock (see sqlite_writers).
+    take_turn = sqlite_writers.install(engine, timeout)
+
+    @event.listens_for(engine, "close")
+    def _on_close(_dbapi_connection, record) -> None:
+        sqlite_writers.close(record.info)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
         immediate = write_intent.get()
+        if immediate and take_turn is not None:
+            take_turn(connection.connection.info)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
         # Read by writing(): a deferred transaction must end before the write lock is asked.
         connection.info["sqlite_immediate"] = immediate

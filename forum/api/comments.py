@@ -221,7 +221,7 @@ def post_comment(slug: str, json: NewComment, headers: IdempotencyHeader):
         idempotency_key=headers.idempotency_key,
     )
     if later and comment.is_visible:
-        background.after_response(notifications.fan_out, comment.id)
+        background.after_response_batched(notifications.fan_out_many, [comment.id])
     location = url_for("api.get_comment", comment_id=comment.id)
     return _out(comment), 201, {"Location": location}
 

@@ -240,7 +240,7 @@ def _handle_post(article, form: CommentForm, parent: Comment | None):
         if later and comment.is_visible:
             # Replies, mentions and followers are told after the response: a discussion
             # with thousands of followers mustn't slow the one who posts.
-            background.after_response(notifications.fan_out, comment.id)
+            background.after_response_batched(notifications.fan_out_many, [comment.id])
     except NotAllowed as exc:
         apply_refusal(form, exc, default_field="body")
         return again(400)

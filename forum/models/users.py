@@ -5,7 +5,8 @@ import secrets
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ColumnElement, Enum, String, Text
+from sqlalchemy import ColumnElement, Enum, String, Text, and_
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forum.extensions import db
@@ -115,14 +116,26 @@ class User(RoleQuestions, UserMixin, db.Model):
             return "[deleted user]"
         return self.display_name or self.username
 
-    @property
+    @hybrid_property
     def wants_notification_email(self) -> bool:
-        """Opted in to notification emails, with an address they confirmed."""
+        """Opted in to notification emails, with an address they confirmed. On the class,
+        the same question in SQL (the fan-out reads it for many people in one query)."""
         return (
             self.email_preference is not EmailPreference.NONE
             and bool(self.email)
             and self.email_confirmed
             and self.deleted_at is None
+        )
+
+    @wants_notification_email.inplace.expression
+    @classmethod
+    def _wants_notification_email_clause(cls) -> ColumnElement[bool]:
+        return and_(
+            cls.email_preference != EmailPreference.NONE,
+            cls.email.is_not(None),
+            cls.email != "",
+            cls.email_confirmed.is_(True),
+            cls.deleted_at.is_(None),
         )
 
     def is_suspended(self, now: datetime | None = None) -> bool:

@@ -1,13 +1,16 @@
 """Notifications: who hears about what, created once, never for one's own actions, and
 never about a comment readers can't see (pending or hidden comments notify when approved)."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, insert, null, or_, select, union_all, update
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
 from forum.models import (
+    Article,
     Comment,
     Follow,
     Notification,
@@ -19,6 +22,7 @@ from forum.services import mentions
 from forum.services.errors import NotFound
 from forum.services.pages import Page, paginate
 from forum.services.words import _l
+from forum.sqlite import writing
 
 
 def _add(
@@ -41,125 +45,242 @@ def _add(
     return note
 
 
+@dataclass(frozen=True)
+class _Person:
+    """Enough of an account to address a notification to it."""
+
+    id: int
+    email_due: bool
+
+
+@dataclass
+class _Posted:
+    """A comment to tell people about, as plain values (one batch may hold many)."""
+
+    id: int
+    article_id: int
+    author_id: int | None  # None: imported, no account behind it
+    parent_id: int | None
+    article_author_id: int | None
+    mentioned: list[_Person] = field(default_factory=list)  # by name, alphabetically
+
+
 def notify_new_comment(
     comment: Comment, mentioned: dict[str, User], *, mentions_only: bool = False
-) -> list[Notification]:
+) -> list[int]:
     """Tell the people concerned about a newly visible comment, each person once, with the
     most specific reason: a reply to you, then a mention, then your article, then a follow.
 
     ``mentions_only`` is for an edit: people newly @mentioned hear about it, nobody else is
-    told again. Adds to the session; the caller commits (it's part of posting or approving)."""
+    told again. Adds to the session's transaction; the caller commits (it's part of posting
+    or approving). Returns who was told (account ids)."""
     if not comment.is_visible:
         return []
-    author = comment.author
-    already = set(
-        db.session.execute(
-            select(Notification.user_id).where(
-                Notification.comment_id == comment.id,
-                Notification.kind.in_(
-                    [
-                        NotificationKind.REPLY,
-                        NotificationKind.MENTION,
-                        NotificationKind.ARTICLE_COMMENT,
-                        NotificationKind.FOLLOWED,
-                    ]
-                ),
-            )
-        ).scalars()
+    db.session.flush()  # the comment's id, and the rows the queries below must see
+    posted = _Posted(
+        id=comment.id,
+        article_id=comment.article_id,
+        author_id=comment.author_id,
+        parent_id=comment.parent_id,
+        article_author_id=comment.article.author_id,
+        mentioned=_people(mentioned),
     )
-    if author is not None:  # an imported comment has no account behind it
-        already.add(author.id)  # never for your own comment
-    made: list[Notification] = []
-
-    def notify(user: User | None, kind: NotificationKind) -> None:
-        if user is None or user.id in already or user.deleted_at is not None:
-            return
-        already.add(user.id)
-        made.append(_add(user, kind, comment, author))
-
-    if comment.parent_id is not None and not mentions_only:
-        parent = db.session.get(Comment, comment.parent_id)
-        if parent is not None and parent.is_visible:
-            notify(parent.author, NotificationKind.REPLY)
-    # Over a comment's lifetime at most MAX_MENTIONS people hear of it by mention: editing
-    # names in and out must not ping the membership ten at a time (an edit made before the
-    # posting's fan-out ran counts too).
-    budget = mentions.MAX_MENTIONS - _mentioned_so_far(comment) if mentioned else 0
-    for user in sorted(mentioned.values(), key=lambda user: user.username_key):
-        before = len(made)
-        if budget <= 0:
-            break
-        notify(user, NotificationKind.MENTION)
-        budget -= len(made) - before
-    if mentions_only:
-        return made
-    article = comment.article
-    if comment.parent_id is None:
-        notify(article.author, NotificationKind.ARTICLE_COMMENT)
-    followers = db.session.execute(
-        select(User).join(Follow, Follow.user_id == User.id).where(Follow.article_id == article.id)
-    ).scalars()
-    for user in followers:
-        notify(user, NotificationKind.FOLLOWED)
-    comment.notified_at = utcnow()
-    return made
+    told = _tell([posted], mentions_only=mentions_only)
+    if not mentions_only:
+        comment.notified_at = utcnow()
+    return told
 
 
-def _mentioned_so_far(comment: Comment) -> int:
-    """How many people this comment has notified by mention, in any of its versions."""
-    return db.session.execute(
-        select(func.count(func.distinct(Notification.user_id))).where(
-            Notification.comment_id == comment.id,
-            Notification.kind == NotificationKind.MENTION,
+def _people(mentioned: dict[str, User]) -> list[_Person]:
+    return [
+        _Person(user.id, user.wants_notification_email)
+        for user in sorted(mentioned.values(), key=lambda user: user.username_key)
+        if user.deleted_at is None
+    ]
+
+
+def _tell(batch: list[_Posted], *, mentions_only: bool = False) -> list[int]:
+    """Insert the notifications about every comment of ``batch`` with a fixed number of
+    queries, whatever the batch's size or the followers' number: what was already said,
+    the parents, the people concerned, then one multi-row INSERT. Returns who was told."""
+    if not batch:
+        return []
+    ids = [posted.id for posted in batch]
+    already: dict[int, set[int]] = {posted.id: set() for posted in batch}
+    mentioned_before: dict[int, set[int]] = {posted.id: set() for posted in batch}
+    for comment_id, user_id, kind in db.session.execute(
+        select(Notification.comment_id, Notification.user_id, Notification.kind).where(
+            Notification.comment_id.in_(ids), Notification.kind.in_(ABOUT_A_COMMENT)
         )
-    ).scalar_one()
+    ):
+        already[comment_id].add(user_id)
+        if kind is NotificationKind.MENTION:
+            mentioned_before[comment_id].add(user_id)
+    parent_authors: dict[int, int | None] = {}
+    followers: dict[int, list[_Person]] = {}
+    people: dict[int, _Person] = {}
+    if not mentions_only:
+        parent_ids = {posted.parent_id for posted in batch if posted.parent_id is not None}
+        if parent_ids:
+            parent_authors = dict(
+                db.session.execute(
+                    select(Comment.id, Comment.author_id).where(
+                        Comment.id.in_(parent_ids), Comment.is_visible
+                    )
+                ).all()
+            )
+        wanted = {posted.article_author_id for posted in batch} | set(parent_authors.values())
+        wanted.discard(None)
+        article_ids = {posted.article_id for posted in batch}
+        # The article authors and parents' authors, and every follower, in one query.
+        followed = (
+            select(Follow.article_id, User.id, User.wants_notification_email)
+            .join(User, User.id == Follow.user_id)
+            .where(Follow.article_id.in_(article_ids), User.deleted_at.is_(None))
+        )
+        named = select(null(), User.id, User.wants_notification_email).where(
+            User.id.in_(wanted), User.deleted_at.is_(None)
+        )
+        for article_id, user_id, email_due in db.session.execute(
+            union_all(followed, named) if wanted else followed
+        ):
+            person = _Person(user_id, bool(email_due))
+            if article_id is None:
+                people[user_id] = person
+            else:
+                followers.setdefault(article_id, []).append(person)
+    rows: list[dict] = []
+    for posted in batch:
+        note = _Notes(posted, already[posted.id], rows)
+        if posted.parent_id is not None and not mentions_only:
+            author_id = parent_authors.get(posted.parent_id)
+            note.add(people.get(author_id) if author_id is not None else None, REPLY)
+        # Over a comment's lifetime at most MAX_MENTIONS people hear of it by mention:
+        # editing names in and out must not ping the membership ten at a time (an edit made
+        # before the posting's fan-out ran counts too).
+        budget = mentions.MAX_MENTIONS - len(mentioned_before[posted.id])
+        for person in posted.mentioned:
+            if budget <= 0:
+                break
+            budget -= note.add(person, MENTION)
+        if mentions_only:
+            continue
+        if posted.parent_id is None and posted.article_author_id is not None:
+            note.add(people.get(posted.article_author_id), ARTICLE_COMMENT)
+        for person in followers.get(posted.article_id, []):
+            note.add(person, FOLLOWED)
+    if rows:
+        db.session.execute(insert(Notification), rows)  # one executemany, no ORM objects
+    return [row["user_id"] for row in rows]
+
+
+REPLY, MENTION = NotificationKind.REPLY, NotificationKind.MENTION
+ARTICLE_COMMENT, FOLLOWED = NotificationKind.ARTICLE_COMMENT, NotificationKind.FOLLOWED
+
+
+class _Notes:
+    """The notifications about one comment: each person once, the first reason given wins,
+    never its own author."""
+
+    def __init__(self, posted: _Posted, already: set[int], rows: list[dict]) -> None:
+        self.posted, self.skip, self.rows = posted, already, rows
+        if posted.author_id is not None:  # an imported comment has no account behind it
+            self.skip.add(posted.author_id)
+
+    def add(self, person: _Person | None, kind: NotificationKind) -> bool:
+        if person is None or person.id in self.skip:
+            return False
+        self.skip.add(person.id)
+        self.rows.append(
+            {
+                "user_id": person.id,
+                "kind": kind,
+                "comment_id": self.posted.id,
+                "article_id": self.posted.article_id,
+                "actor_id": self.posted.author_id,
+                "email_due": person.email_due,
+            }
+        )
+        return True
 
 
 def fan_out(comment_id: int) -> int:
-    """Tell the people concerned about a posted comment, once: whoever claims the comment
-    first (the thread started after posting, or ``catch_up``) does it. Commits; returns how
-    many notifications were made."""
-    claimed = db.session.execute(
-        update(Comment)
-        .where(
-            Comment.id == comment_id,
-            Comment.notified_at.is_(None),
-            Comment.is_visible,
-        )
-        .values(notified_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        db.session.rollback()
+    """Tell the people concerned about a posted comment, once (see ``fan_out_many``)."""
+    return fan_out_many([comment_id])
+
+
+def fan_out_many(comment_ids: Iterable[int]) -> int:
+    """Tell the people concerned about posted comments, once each: whoever claims a comment
+    first (the fan-out after posting, or ``catch_up``) does it. One transaction and a fixed
+    number of statements for the whole batch. Commits; returns how many notifications were
+    made."""
+    ids = sorted(set(comment_ids))
+    if not ids:
         return 0
-    # One query for the comment, its author and its article (fresh: the claim just changed
-    # the row), where a get, a refresh and two lazy loads made four.
-    comment = db.session.get(
-        Comment,
-        comment_id,
-        options=[joinedload(Comment.author), joinedload(Comment.article)],
-        populate_existing=True,
-    )
-    mentioned = mentions.resolve(mentions.mentioned_names(comment.body_md))
-    made = notify_new_comment(comment, mentioned)
-    db.session.commit()
-    return len(made)
+    with writing(db.session):
+        claimed = list(
+            db.session.execute(
+                update(Comment)
+                .where(
+                    Comment.id.in_(ids),
+                    Comment.notified_at.is_(None),
+                    Comment.is_visible,
+                )
+                .values(notified_at=utcnow())
+                .returning(Comment.id)
+                .execution_options(synchronize_session=False)
+            ).scalars()
+        )
+        if not claimed:
+            db.session.rollback()
+            return 0
+        rows = db.session.execute(
+            select(
+                Comment.id,
+                Comment.article_id,
+                Comment.author_id,
+                Comment.parent_id,
+                Comment.body_md,
+                Article.author_id,
+            )
+            .join(Article, Article.id == Comment.article_id)
+            .where(Comment.id.in_(claimed))
+            .order_by(Comment.id)
+        ).all()
+        batch = [
+            _Posted(
+                id=row[0],
+                article_id=row[1],
+                author_id=row[2],
+                parent_id=row[3],
+                article_author_id=row[5],
+                mentioned=_people(mentions.resolve(mentions.mentioned_names(row[4]))),
+            )
+            for row in rows
+        ]
+        made = len(_tell(batch))
+        db.session.commit()
+    return made
 
 
-def catch_up(older_than: timedelta = timedelta(minutes=1), limit: int = 500) -> int:
+def catch_up(
+    older_than: timedelta = timedelta(minutes=1), limit: int = 500, batch_size: int = 100
+) -> int:
     """Fan out comments whose notifications never went out (a worker stopped between the
     response and its background work). Run by ``flask notifications send``."""
-    ids = db.session.execute(
-        select(Comment.id)
-        .where(
-            Comment.notified_at.is_(None),
-            Comment.is_visible,
-            Comment.created_at < utcnow() - older_than,
-        )
-        .order_by(Comment.id)
-        .limit(limit)
-    ).scalars()
-    return sum(fan_out(comment_id) for comment_id in list(ids))
+    ids = list(
+        db.session.execute(
+            select(Comment.id)
+            .where(
+                Comment.notified_at.is_(None),
+                Comment.is_visible,
+                Comment.created_at < utcnow() - older_than,
+            )
+            .order_by(Comment.id)
+            .limit(limit)
+        ).scalars()
+    )
+    return sum(fan_out_many(ids[at : at + batch_size]) for at in range(0, len(ids), batch_size))
 
 
 def notify_moderated(

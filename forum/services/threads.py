@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -111,17 +111,21 @@ def find_parent(article: Article, parent_id: int | str | None) -> Comment | None
     # larger than the database's INTEGER: a bigger one must not reach PostgreSQL.
     if not (text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= 2**31 - 1):
         raise NotAllowed(_l("That reply doesn't point at a comment."), field="parent_id")
-    parent_key = int(text)
-    parent = db.session.get(Comment, parent_key)
+    parent = db.session.get(Comment, int(text))
     if parent is None:
         raise NotFound(_l("The comment you are replying to doesn't exist."))
+    check_parent(article, parent)
+    return parent
+
+
+def check_parent(article: Article, parent: Comment) -> None:
+    """Raise NotAllowed when ``parent`` can't take a reply under ``article``."""
     if parent.article_id != article.id:
         raise NotAllowed(_l("That comment belongs to another article."), field="parent_id")
     if not parent.is_visible:
         raise NotAllowed(
             _l("That comment has been removed, so it can't take replies."), field="parent_id"
         )
-    return parent
 
 
 # Why replies stop nesting at ``max_reply_depth`` (50): past a few levels every page shows
@@ -192,10 +196,13 @@ def post_comment(
         body = _addressed_to(answered.author, body)  # an imported author is named by nobody
     rendered = mentions.render_with_mentions(body)
     with writing(db.session):
+        _read_again(author, article, answered)
         check_can_post(author, article)
         if key and (earlier := comment_with_key(author, key)) is not None:
             return earlier
-        parent = find_parent(article, parent_id)
+        parent = answered
+        if parent is not None:
+            check_parent(article, parent)
         if parent is not None and parent.depth >= deepest:
             parent = _ancestor_at(parent, deepest - 1)
         if settings.spam_checks:
@@ -240,6 +247,26 @@ def post_comment(
         webhooks.emit(webhooks.Event.COMMENT_POSTED, webhooks.comment_payload(comment))
         _commit_keeping_loaded()
     return comment
+
+
+def _read_again(author: User, article: Article, parent: Comment | None) -> None:
+    """Read the author, the article and the comment answered again, in one query: the
+    commit that ended the read transaction expired them, and the rules are checked on the
+    rows as they are under the write lock (one lazy load per object made three queries)."""
+    # The keys from the identity map: reading ``.id`` of an expired object reloads it.
+    query = (
+        select(User, Article)
+        .select_from(User)
+        .join(Article, Article.id == _key(article))
+        .where(User.id == _key(author))
+    )
+    if parent is not None:
+        query = query.add_columns(Comment).join(Comment, Comment.id == _key(parent))
+    db.session.execute(query.execution_options(populate_existing=True)).all()
+
+
+def _key(obj) -> int:
+    return inspect(obj).identity[0]
 
 
 def _commit_keeping_loaded() -> None:
