@@ -101,13 +101,39 @@ class RedisStore:
             self._failed(error)
 
 
+class Memo:
+    """This process's own objects made from cache entries (parsed, split), by the entry's
+    key: keys never go stale, so neither does a memo. Bounded by count; thread-safe."""
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self._items: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def set(self, key: str, value: object) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+
 class PageCache:
     """Rendered pages by key, plus the fingerprint that every key carries."""
 
-    def __init__(self, store, fingerprint: str, ttl: int) -> None:
+    def __init__(self, store, fingerprint: str, ttl: int, memo_items: int = 24) -> None:
         self.store = store
         self.fingerprint = fingerprint
         self.ttl = ttl
+        # Per app, not per module: tests build many apps whose keys may coincide.
+        self.memo = Memo(memo_items)
 
     def etag(self, article_id: int, version: int, sort: str, page: int) -> str:
         """The entity tag (unquoted) of an anonymous reader's article page: what changes
