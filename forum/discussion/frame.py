@@ -79,6 +79,32 @@ class FrameViewer(TypicalViewer):
         )
 
 
+class Personal:
+    """Stands in, in a frame's context, for a per-reader value the frame must not hold (the
+    counts in the navigation): using it fails loudly."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _refuse(self, *args):
+        raise FrameLeak(f"the page's frame used {self.name}: render it per request")
+
+    __bool__ = __str__ = __html__ = __int__ = __index__ = _refuse
+
+
+def context() -> dict:
+    """What a frame is rendered with instead of the reader's own values (each wins over the
+    context processors' and the globals' values of the same name)."""
+    return {
+        "account_nav": NAV_SLOT,
+        "draft_owner": lambda: ACCOUNT_MARK,
+        "csrf_token": lambda: TOKEN_PLACEHOLDER,
+        "rendered_at": RENDERED_MARK,
+        "unread_count": Personal("unread_count"),
+        "open_report_count": Personal("open_report_count"),
+    }
+
+
 def applies(kind: str | None) -> bool:
     """Whether this request's page may be put together from a frame."""
     return (

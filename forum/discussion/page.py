@@ -3,7 +3,16 @@ posting views when they must show a form again with its errors."""
 
 import uuid
 
-from flask import Response, current_app, flash, make_response, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
@@ -146,25 +155,25 @@ def _frame_html(article: Article, reader, following: bool, config) -> str:
     form.idempotency_key.data = frame.IDEMPOTENCY_MARK
     if "csrf_token" in form:
         form.csrf_token.current_token = cached.TOKEN_PLACEHOLDER
-    return render_template(
-        "discussion/article.html",
-        embed=None,
-        article_layout="base.html",
-        article=article,
-        position=articles.series_position(article),
-        threads_html=frame.THREADS_SLOT,
-        form=form,
-        preview_html=None,
-        refusal=None,
-        settings=config,
-        following=following,
-        rendered_at=frame.RENDERED_MARK,
-        # These win over the context processors' and the globals' personal values.
-        current_user=frame.FrameViewer(reader.role),
-        account_nav=frame.NAV_SLOT,
-        draft_owner=lambda: frame.ACCOUNT_MARK,
-        csrf_token=lambda: cached.TOKEN_PLACEHOLDER,
-    )
+    g.form_token_placeholder = cached.TOKEN_PLACEHOLDER
+    try:
+        return render_template(
+            "discussion/article.html",
+            embed=None,
+            article_layout="base.html",
+            article=article,
+            position=articles.series_position(article),
+            threads_html=frame.THREADS_SLOT,
+            form=form,
+            preview_html=None,
+            refusal=None,
+            settings=config,
+            following=following,
+            current_user=frame.FrameViewer(reader.role),
+            **frame.context(),
+        )
+    finally:
+        g.pop("form_token_placeholder", None)
 
 
 def serve_article(slug: str) -> Response:
