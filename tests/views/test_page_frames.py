@@ -9,7 +9,7 @@ import pytest
 
 from forum.discussion.frame import FrameLeak, FrameViewer, Personal
 from forum.models import Role
-from forum.page_cache import page_cache
+from forum.page_cache import LocalStore, Memo, page_cache
 from forum.services import community, moderation, notifications, threads
 from tests.conftest import csrf_token_from, login, make_article, make_user
 
@@ -57,7 +57,7 @@ def client_of(app, user):
 
 def framed_keys(app) -> list[str]:
     with app.app_context():
-        return [key for key in page_cache().memo._items if ":frame-" in key]
+        return [key for key in page_cache().memo if ":frame-" in key]
 
 
 def get(client, path=PATH, **kw) -> str:
@@ -158,3 +158,21 @@ def test_the_frames_viewer_refuses_personal_questions():
         bool(count)
     with pytest.raises(FrameLeak):
         str(count)
+
+
+def test_a_memo_keeps_nothing_past_its_time_nor_its_count():
+    memo = Memo(2, ttl=0.0)
+    memo.set("a", "parsed")
+    assert memo.get("a") is None
+    memo = Memo(2, ttl=60.0)
+    for key in ("a", "b", "c"):
+        memo.set(key, key.upper())
+    assert memo.get("a") is None
+    assert (memo.get("b"), memo.get("c")) == ("B", "C")
+
+
+def test_a_new_store_comes_with_a_new_memo(app, world):
+    get(client_of(app, world.bob))
+    assert framed_keys(app)
+    app.extensions["forum_page_cache"].store = LocalStore(1024 * 1024)
+    assert not framed_keys(app)
