@@ -8,7 +8,9 @@ Three kinds of viewer share a rendering of a discussion page:
 - **logged-in readers** and **moderators** share the rendering of the threads made for a
   reader (or a moderator) who wrote none of them and voted for none; each request then puts
   that person's own comments and voted comments in place of the generic cards (a handful,
-  rendered fresh), and their CSRF token in place of a placeholder;
+  rendered fresh), and their CSRF token in place of a placeholder; the page around the
+  threads comes from a cached frame too (``forum.discussion.frame``), and the threads stay
+  bytes from the cache to the response;
 - the article's **author** (who may pin) gets a rendering of their own, also cached.
 
 Anyone else (a suspended account, a reader with comments awaiting review or hidden in this
