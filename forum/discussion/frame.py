@@ -57,7 +57,8 @@ _MARKS = re.compile(
     )
 )
 
-# Kinds of viewer whose pages may be put together from a frame.
+# Kinds of viewer whose pages may be put together from a frame: besides these, the article's
+# author ("author-<id>"), whose frame is their own.
 FRAMED_KINDS = ("reader", "moderator")
 _PLAIN_ARGS = frozenset({"sort", "page"})
 
@@ -105,10 +106,17 @@ def context() -> dict:
     }
 
 
+def viewer(kind: str, user: User) -> FrameViewer:
+    """Whom the frame of ``kind`` is rendered for: the role, and for the article's author
+    (a frame of their own) who they are, so that the page offers them their own tools."""
+    return FrameViewer(user.role, id=user.id if kind.startswith("author-") else 0)
+
+
 def applies(kind: str | None) -> bool:
     """Whether this request's page may be put together from a frame."""
     return (
-        kind in FRAMED_KINDS
+        kind is not None
+        and (kind in FRAMED_KINDS or kind.startswith("author-"))
         and request.method == "GET"
         and set(request.args) <= _PLAIN_ARGS
         and "_flashes" not in session

@@ -143,12 +143,12 @@ def _framed_page(article, reader, kind, marks, sort, page_number, config) -> byt
     threads_bytes = cached.personalize(block, reader, article, marks, config, token)
     before, after = frame.frame_parts(
         frame.frame_key(article, kind, reader, following, sort, page_number),
-        lambda: _frame_html(article, reader, following, config),
+        lambda: _frame_html(article, frame.viewer(kind, reader), following, config),
     )
     return frame.assemble(before, threads_bytes, after, frame.personal_values(token))
 
 
-def _frame_html(article: Article, reader, following: bool, config) -> str:
+def _frame_html(article: Article, viewer, following: bool, config) -> str:
     """The page around the threads, with marks for everything personal (see frame.py)."""
     form = new_comment_form()
     form.form_started.data = frame.STARTED_MARK
@@ -169,7 +169,7 @@ def _frame_html(article: Article, reader, following: bool, config) -> str:
             refusal=None,
             settings=config,
             following=following,
-            current_user=frame.FrameViewer(reader.role),
+            current_user=viewer,
             **frame.context(),
         )
     finally:

@@ -66,11 +66,18 @@ def get(client, path=PATH, **kw) -> str:
     return response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("role", [Role.READER, Role.AUTHOR, Role.MODERATOR, Role.ADMIN])
+@pytest.mark.parametrize(
+    "role", [Role.READER, Role.AUTHOR, Role.MODERATOR, Role.ADMIN, "the article's author"]
+)
 @pytest.mark.parametrize("headers", [{}, GERMAN], ids=["english", "german"])
 def test_a_framed_page_is_the_page_rendered_in_full(app, world, role, headers):
     community.vote(world.bob, world.first)
-    viewer = world.bob if role is Role.READER else make_user(f"someone-{role.value}", role=role)
+    if role == "the article's author":
+        viewer = world.article.author
+    elif role is Role.READER:
+        viewer = world.bob
+    else:
+        viewer = make_user(f"someone-{role.value}", role=role)
     client = client_of(app, viewer)
     framed = get(client, headers=headers)
     assert framed_keys(app), "the page did not come from a frame"
@@ -176,3 +183,11 @@ def test_a_new_store_comes_with_a_new_memo(app, world):
     assert framed_keys(app)
     app.extensions["forum_page_cache"].store = LocalStore(1024 * 1024)
     assert not framed_keys(app)
+
+
+def test_the_articles_author_has_a_frame_of_their_own(app, world):
+    author_page = get(client_of(app, world.article.author))
+    assert 'class="edit-article"' in author_page
+    other = get(client_of(app, make_user("other-author", role=Role.AUTHOR)))
+    assert 'class="edit-article"' not in other
+    assert len(framed_keys(app)) == 2
