@@ -103,15 +103,72 @@ class RedisStore:
             self._failed(error)
 
 
+class Memo:
+    """This process's own objects made from cache entries (parsed, split), by the entry's
+    key. Keys never go stale, so neither does a memo; each is dropped when its entry's time
+    to live is over, like the entry, so what a key doesn't capture is never kept longer.
+    Bounded by count; thread-safe."""
+
+    def __init__(self, max_items: int, ttl: float) -> None:
+        self.max_items = max_items
+        self.ttl = ttl
+        self._items: OrderedDict[str, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str):
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0] <= time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def set(self, key: str, value: object) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + self.ttl, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_items:
+                self._items.popitem(last=False)
+
+    def __iter__(self):
+        """The keys held now."""
+        with self._lock:
+            return iter(list(self._items))
+
+
 class PageCache:
     """Rendered pages by key, plus the fingerprint that every key carries; ``near``, when
     given, is this process's memory in front of a shared ``store``."""
 
-    def __init__(self, store, fingerprint: str, ttl: int, near: LocalStore | None = None) -> None:
-        self.store = store
+    def __init__(
+        self,
+        store,
+        fingerprint: str,
+        ttl: int,
+        near: LocalStore | None = None,
+        memo_items: int = 24,
+    ) -> None:
         self.near = near
         self.fingerprint = fingerprint
         self.ttl = ttl
+        self.memo_items = memo_items
+        self.store = store
+
+    @property
+    def store(self):
+        return self._store
+
+    @store.setter
+    def store(self, store) -> None:
+        # A new store (tests start one afresh) comes with a new memo of its entries. Per
+        # app, not per module: tests build many apps whose keys may coincide.
+        self._store = store
+        self.memo = Memo(self.memo_items, self.ttl)
+        if getattr(self, "near", None) is not None:
+            self.near = LocalStore(self.near.max_bytes)
 
     def etag(self, article_id: int, version: int, sort: str, page: int) -> str:
         """The entity tag (unquoted) of an anonymous reader's article page: what changes

@@ -9,7 +9,9 @@ so a page without the block still works, in English. Plurals are ``[one, other]`
 chosen in the script with ``Intl.PluralRules`` for the page's ``<html lang>``; numbers go
 into the ``%(name)s`` placeholders there, written with ``Intl.NumberFormat``."""
 
-from flask_babel import force_locale, gettext, ngettext
+import weakref
+
+from flask_babel import force_locale, get_translations, gettext, ngettext
 
 # Placeholders come back as written: the script fills them.
 _KEEP = {name: f"%({name})s" for name in ("count", "index", "max", "shown", "status", "total")}
@@ -57,9 +59,23 @@ def _plural(n: int) -> list[str]:
     ]
 
 
+# By the page's catalogue (Flask-Babel keeps one per language and app): every page carries
+# these, and looking up each of them costs a millisecond or two per request.
+_by_catalogue: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
 def script_strings() -> dict[str, str | list[str]]:
     """English text → its translation in the page's language (plurals: ``[one, other]``,
-    keyed by the English singular). English and German have these two forms."""
+    keyed by the English singular), once per catalogue. English and German have these two
+    forms."""
+    catalogue = get_translations()
+    strings = _by_catalogue.get(catalogue)
+    if strings is None:
+        strings = _by_catalogue[catalogue] = _script_strings()
+    return strings
+
+
+def _script_strings() -> dict[str, str | list[str]]:
     with force_locale("en"):
         singular_keys, plural_keys = _singular(), _plural(1)
     strings: dict[str, str | list[str]] = dict(zip(singular_keys, _singular(), strict=True))

@@ -3,13 +3,22 @@ posting views when they must show a form again with its errors."""
 
 import uuid
 
-from flask import Response, current_app, flash, make_response, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
 
 from forum import kept_forms, security
 from forum.auth.current import current_actor
-from forum.discussion import cached
+from forum.discussion import cached, frame
 from forum.discussion.forms import CommentForm
 from forum.embed import context as embed_context
 from forum.models import Article, Comment, utcnow
@@ -24,6 +33,7 @@ from forum.services import (
     threads,
     trees,
 )
+from forum.templating import iso_time
 
 
 def settings() -> threads.DiscussionSettings:
@@ -72,13 +82,15 @@ def render_article(
     preview_html: str | None = None,
     status: int = 200,
     refusal: kept_forms.Refusal | None = None,
-):
+) -> tuple[str | bytes, int]:
     """The article page; ``form`` carries a draft and its errors back to the reader, and
     ``refusal`` says why it wasn't sent when that isn't its text (an ended session, a limit).
 
     The threads come from the shared rendering for this kind of viewer when there is one
-    (``forum.discussion.cached``), with the reader's own marks put in place. An unknown
-    ``sort`` is the service's 400; a page that isn't there is a 404."""
+    (``forum.discussion.cached``), with the reader's own marks put in place; a plain request
+    of a logged-in reader or moderator gets the page around them from a cached frame too
+    (``forum.discussion.frame``: the page comes back as bytes then). An unknown ``sort`` is
+    the service's 400; a page that isn't there is a 404."""
     sort = discussion_pages.Sort.parse(request.args.get("sort"))
     page_number = page_arg()
     reader = current_actor()
@@ -87,14 +99,17 @@ def render_article(
     marks = cached.ReaderMarks.of(reader, article)
     if kind == "reader" and marks.unshared:
         kind = None
+    embedded = embed_context.of_request()
+    plain = form is None and preview_html is None and refusal is None and status == 200
+    if plain and embedded is None and frame.applies(kind):
+        return _framed_page(article, reader, kind, marks, sort, page_number, config), status
     if kind in (None, "anonymous"):
         _discussion, html = cached.render_threads_block(
             article, reader, sort, page_number, config, marks=marks
         )
     else:
-        html = cached.shared_threads_block(article, kind, reader, sort, page_number, config)
-        html = cached.personalize(html, reader, article, marks, config, generate_csrf())
-    embedded = embed_context.of_request()
+        block = cached.shared_threads_block(article, kind, reader, sort, page_number, config)
+        html = cached.personalize(block, reader, article, marks, config, generate_csrf()).decode()
     if embedded is not None:
         # The iframe on the publisher's page (a refused form posted from it lands here too):
         # the same discussion block in the embed layout, framed only by EMBED_ORIGINS.
@@ -113,11 +128,52 @@ def render_article(
         following=community.is_following(reader, article),
         # The server's clock, so the script's "new since your last visit" needs no
         # trust in the reader's clock.
-        rendered_at=utcnow(),
+        rendered_at=iso_time(utcnow()),
     )
     if embedded is not None:
         html = embed_context.finish_page(html, embedded)
     return html, status
+
+
+def _framed_page(article, reader, kind, marks, sort, page_number, config) -> bytes:
+    """The page from its cached frame and the shared threads, with the reader's own values."""
+    following = community.is_following(reader, article)
+    token = generate_csrf()
+    block = cached.shared_threads_block(article, kind, reader, sort, page_number, config)
+    threads_bytes = cached.personalize(block, reader, article, marks, config, token)
+    before, after = frame.frame_parts(
+        frame.frame_key(article, kind, reader, following, sort, page_number),
+        lambda: _frame_html(article, frame.viewer(kind, reader), following, config),
+    )
+    return frame.assemble(before, threads_bytes, after, frame.personal_values(token))
+
+
+def _frame_html(article: Article, viewer, following: bool, config) -> str:
+    """The page around the threads, with marks for everything personal (see frame.py)."""
+    form = new_comment_form()
+    form.form_started.data = frame.STARTED_MARK
+    form.idempotency_key.data = frame.IDEMPOTENCY_MARK
+    if "csrf_token" in form:
+        form.csrf_token.current_token = cached.TOKEN_PLACEHOLDER
+    g.form_token_placeholder = cached.TOKEN_PLACEHOLDER
+    try:
+        return render_template(
+            "discussion/article.html",
+            embed=None,
+            article_layout="base.html",
+            article=article,
+            position=articles.series_position(article),
+            threads_html=frame.THREADS_SLOT,
+            form=form,
+            preview_html=None,
+            refusal=None,
+            settings=config,
+            following=following,
+            current_user=viewer,
+            **frame.context(),
+        )
+    finally:
+        g.pop("form_token_placeholder", None)
 
 
 def serve_article(slug: str) -> Response:
