@@ -151,6 +151,19 @@ def build(setup: Setup, workdir: Path, big_count: int) -> None:
         db.engine.dispose()
 
 
+def logged_in_client(app, user_id: str | None):
+    """A Flask test client logged in as ``user_id`` (Flask-Login's id), or anonymous."""
+    client = app.test_client()
+    if user_id:
+        with client.session_transaction() as session:
+            now = int(time.time())
+            session["_user_id"] = user_id
+            session["_fresh"] = True
+            for key in LOGIN_AT:
+                session[key] = now
+    return client
+
+
 def count_queries(setup: Setup, workdir: Path) -> dict[str, int]:
     """SQL statements per request, by row, from the Flask test client on the same database.
 
@@ -170,14 +183,7 @@ def count_queries(setup: Setup, workdir: Path) -> dict[str, int]:
         statements.append(args[2])
 
     def measure(user: str | None, method: str, path: str, **kw) -> int:
-        client = app.test_client()
-        if user:
-            with client.session_transaction() as session:
-                now = int(time.time())
-                session["_user_id"] = users[user]
-                session["_fresh"] = True
-                for key in LOGIN_AT:
-                    session[key] = now
+        client = logged_in_client(app, users[user] if user else None)
         client.open(path, method=method, **kw)  # warm: first-request work isn't per request
         if method == "POST":
             kw["data"] = {**kw["data"], "body": kw["data"]["body"] + " again"}
