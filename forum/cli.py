@@ -6,9 +6,11 @@ import time
 from pathlib import Path
 
 import click
+import redis
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from forum import page_cache
 from forum.extensions import db
 from forum.mailing.links import EmailLinks
 from forum.models import Role
@@ -313,7 +315,21 @@ def restore_database(path: Path, force: bool):
     except backup.BackupError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(1) from None
-    click.echo(f"Restored with {method}. Check it: flask --app forum db current")
+    click.echo(f"Restored with {method}.")
+    # Pages and versions cached in Redis describe the database as it was: a restored one
+    # reuses article and version numbers for other content.
+    try:
+        cleared = page_cache.forget_derived(current_app)
+    except redis.RedisError as exc:
+        click.echo(
+            f"Warning: could not clear the pages and versions kept in Redis ({exc}); clear the "
+            "keys forum:page:* and forum:version:* before starting the app.",
+            err=True,
+        )
+    else:
+        if cleared is not None:
+            click.echo(f"Cleared {cleared} cached pages and versions from Redis.")
+    click.echo("Check it: flask --app forum db current")
 
 
 def register(app: Flask) -> None:

@@ -218,5 +218,30 @@ def init_app(app: Flask, roots: list[Path]) -> None:
     )
 
 
+# What the app keeps in Redis that a database restore makes wrong: rendered pages (keyed by
+# article and version numbers, which a restored database reuses for other content) and the
+# published discussion versions (forum/published_versions.py).
+DERIVED_KEY_PATTERNS = ("forum:page:*", "forum:version:*")
+
+
+def forget_derived(app: Flask) -> int | None:
+    """Delete the pages and versions kept in Redis (after a restore); returns how many keys
+    went, or None when the app keeps them in its own processes only. Redis errors raise."""
+    store = app.extensions["forum_page_cache"].store
+    if not isinstance(store, RedisStore):
+        return None
+    deleted = 0
+    for pattern in DERIVED_KEY_PATTERNS:
+        batch = []
+        for key in store.client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                deleted += store.client.unlink(*batch)
+                batch = []
+        if batch:
+            deleted += store.client.unlink(*batch)
+    return deleted
+
+
 def page_cache() -> PageCache:
     return current_app.extensions["forum_page_cache"]

@@ -6,7 +6,10 @@ restoring into a fresh database made for the test."""
 
 import re
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
+import pytest
+import redis
 from flask import current_app
 from sqlalchemy import text
 
@@ -16,6 +19,7 @@ from forum.models import Role
 from forum.models.users import EmailPreference
 from forum.services import (
     appeals,
+    articles,
     community,
     mail,
     moderation,
@@ -28,6 +32,7 @@ from forum.services import backup as backup_service
 from tests.conftest import (
     PASSWORD,
     TEST_DATABASE_URL,
+    TEST_REDIS_URL,
     make_article,
     make_series,
     make_user,
@@ -206,3 +211,46 @@ def test_missing_pg_tools_are_named(monkeypatch):
         assert "pg_dump is not on PATH" in str(exc)
     else:
         raise AssertionError("expected a BackupError")
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="FORUM_TEST_REDIS_URL is not set")
+def test_restore_clears_the_pages_and_versions_kept_in_redis(app_factory, tmp_path):
+    """A restored database reuses article and version numbers for other content: pages
+    cached in Redis under those numbers (and published versions) would be served as if
+    current. ``restore`` clears them."""
+    # A Redis database of its own: clearing must not race with other tests' keys.
+    url = urlsplit(TEST_REDIS_URL)._replace(path="/12").geturl()
+    redis.Redis.from_url(url).flushdb()
+    app = app_factory(REDIS_URL=url)
+    with app.app_context():
+        alice, article = make_user("alice"), make_article(slug="kept")
+        threads.post_comment(alice, article, "Kept in the backup.")
+        path = tmp_path / "forum.backup"
+        assert app.test_cli_runner().invoke(args=["backup", str(path)]).exit_code == 0
+        threads.post_comment(alice, article, "Written after the backup.")
+        db.session.remove()
+        page = app.test_client().get("/articles/kept")
+        assert "Written after the backup." in page.get_data(as_text=True)
+        client = redis.Redis.from_url(url)
+        assert list(client.scan_iter(match="forum:page:*"))
+
+        forced = app.test_cli_runner().invoke(args=["restore", "--force", str(path)])
+        db.session.remove()
+        assert forced.exit_code == 0, forced.output
+        assert re.search(r"Cleared [1-9]\d* cached pages and versions from Redis", forced.output)
+        assert not list(client.scan_iter(match="forum:page:*"))
+        assert not list(client.scan_iter(match="forum:version:*"))
+    # A new process (the app restarted after the restore) serves the restored discussion,
+    # also once a new comment brings it back to the version number the lost one had.
+    fresh = app_factory(REDIS_URL=url)
+    with fresh.app_context():
+        served = fresh.test_client().get("/articles/kept").get_data(as_text=True)
+        assert "Kept in the backup." in served
+        assert "Written after the backup." not in served
+        threads.post_comment(
+            make_user("bob"), articles.get_article("kept"), "Written after the restore."
+        )
+        db.session.remove()
+        served = fresh.test_client().get("/articles/kept").get_data(as_text=True)
+        assert "Written after the restore." in served
+        assert "Written after the backup." not in served
