@@ -8,10 +8,11 @@ from typing import NamedTuple
 import pytest
 
 from forum.discussion.frame import FrameLeak, FrameViewer, Personal
+from forum.extensions import db
 from forum.models import Role
 from forum.page_cache import LocalStore, Memo, page_cache
-from forum.services import community, moderation, notifications, threads
-from tests.conftest import csrf_token_from, login, make_article, make_user
+from forum.services import community, moderation, notifications, sanctions, threads
+from tests.conftest import csrf_token_from, login, make_article, make_series, make_user
 
 PATH = "/articles/the-article"
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9"}
@@ -191,3 +192,46 @@ def test_the_articles_author_has_a_frame_of_their_own(app, world):
     other = get(client_of(app, make_user("other-author", role=Role.AUTHOR)))
     assert 'class="edit-article"' not in other
     assert len(framed_keys(app)) == 2
+
+
+@pytest.mark.parametrize("state", ["locked", "in a series"])
+@pytest.mark.parametrize("role", [Role.READER, Role.MODERATOR, "the article's author"], ids=str)
+def test_the_article_and_discussion_states_frame_like_the_full_page(app, world, role, state):
+    """What the page around the threads shows for an article's state (a lock and its
+    reason, the series line) comes out of the frame as it does from a full rendering."""
+    if state == "locked":
+        sanctions.lock_article(make_user("moe", role=Role.MODERATOR), world.article, "Cooling off.")
+    else:
+        series = make_series(title="Cells")
+        make_article(world.article.author, series=series, position=1, slug="before")
+        world.article.series, world.article.position = series, 2
+        db.session.commit()
+    if role == "the article's author":
+        viewer = world.article.author
+    elif role is Role.READER:
+        viewer = world.bob
+    else:
+        viewer = make_user(f"someone-{role.value}", role=role)
+    client = client_of(app, viewer)
+    framed = get(client)
+    assert framed_keys(app), "the page did not come from a frame"
+    full = get(client, PATH + "?utm_source=mail")
+    assert normalized(framed) == normalized(full)
+    assert ("Cooling off." in framed) == (state == "locked")
+
+
+def test_a_frame_that_reads_something_personal_falls_back_to_the_full_page(
+    app, world, monkeypatch, caplog
+):
+    """A template change that reads the reader's data inside the frame is a bug; readers
+    still get their page (rendered in full), and the log says what happened."""
+    from forum.discussion import page
+
+    def leaking(*args):
+        raise FrameLeak("the page's frame read current_user.email")
+
+    monkeypatch.setattr(page, "_frame_html", leaking)
+    html = get(client_of(app, world.bob))
+    assert "Alice's first thought." in html and "\x00" not in html
+    assert not framed_keys(app)
+    assert "Frame refused" in caplog.text
