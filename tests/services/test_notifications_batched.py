@@ -192,3 +192,36 @@ def test_posts_answered_in_a_row_are_all_told_by_the_one_background_thread(app_f
             if batcher.thread.is_alive()
         ]
         assert len(threads_alive) == 1  # one thread for all of them, not one per post
+
+
+def test_posts_answered_while_the_thread_lingers_are_told_in_one_call(app_factory, monkeypatch):
+    """The background thread waits a moment for more posts before it runs: one turn at the
+    write lock for many posts, not one each. Waiting for the work cuts the wait short."""
+    monkeypatch.setattr(background, "LINGER_SECONDS", 30.0)
+    calls: list[list[int]] = []
+    fan_out_many = notifications.fan_out_many
+
+    def counted(ids):
+        calls.append(list(ids))
+        return fan_out_many(ids)
+
+    monkeypatch.setattr(notifications, "fan_out_many", counted)
+    app = app_factory(NOTIFY_IN_BACKGROUND=True)
+    with app.app_context():
+        writer = make_user("writer", role=Role.AUTHOR)
+        make_article(writer, slug="the-article")
+        alice = make_user("alice")
+        client = app.test_client()
+        login(client, alice)
+        db.session.commit()
+        for n in range(5):
+            answer = client.post("/articles/the-article/comments", data={"body": f"Hi {n}."})
+            assert answer.status_code == 302
+        assert calls == []  # still lingering, far from its 30 s
+
+        started = utcnow()
+        background.wait(app)
+        assert (utcnow() - started).total_seconds() < 10
+        assert len(calls) == 1 and len(calls[0]) == 5
+        db.session.expire_all()
+        assert notification_count() == 5  # the writer, once per comment
