@@ -3,10 +3,10 @@
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from forum.forms_support import ForumForm
 from forum.models import SUBSCRIBABLE_EVENTS, WebhookEvent
 from forum.services.webhooks import URL_MAX_LENGTH
 
@@ -38,7 +38,7 @@ def at_least_one(form, field) -> None:
         raise ValidationError(gettext("Choose at least one event."))
 
 
-class WebhookForm(FlaskForm):
+class WebhookForm(ForumForm):
     url = StringField(
         _l("Receiving address"),
         validators=[DataRequired(message=_l("Enter an address.")), Length(max=URL_MAX_LENGTH)],

@@ -2,10 +2,10 @@
 (the scope against the holder's role among them)."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
+from forum.forms_support import ForumForm
 from forum.models import TokenScope, User
 from forum.services import api_tokens
 
@@ -16,7 +16,7 @@ SCOPE_LABELS = {
 }
 
 
-class NewTokenForm(FlaskForm):
+class NewTokenForm(ForumForm):
     name = StringField(
         _l("Name"),
         validators=[

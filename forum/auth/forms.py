@@ -1,14 +1,14 @@
 """Account forms. They check shape; the accounts service checks the rules."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from forum.forms_support import ForumForm
 from forum.services.accounts import USERNAME_RULE
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(ForumForm):
     username = StringField(
         _l("Username"), validators=[DataRequired(), Length(max=60)], description=USERNAME_RULE
     )
@@ -34,12 +34,12 @@ class RegisterForm(FlaskForm):
     form_started = HiddenField()
 
 
-class LoginForm(FlaskForm):
+class LoginForm(ForumForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=60)])
     password = PasswordField(_l("Password"), validators=[DataRequired()])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ForumForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     new_password = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm = PasswordField(

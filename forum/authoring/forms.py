@@ -2,14 +2,14 @@
 position), so the same rules hold for the browser and the importer."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import NumberRange, Optional
 
+from forum.forms_support import ForumForm
 from forum.services.article_rules import POSITION_MAX
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(ForumForm):
     """Writing or editing an article, with a Preview button beside Save."""
 
     title = StringField(_l("Title"))

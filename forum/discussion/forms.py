@@ -2,12 +2,13 @@
 so the same rules hold for every client."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Optional
 
+from forum.forms_support import ForumForm
 
-class CommentForm(FlaskForm):
+
+class CommentForm(ForumForm):
     body = TextAreaField(
         _l("Your comment"),
         description=_l("Markdown: **bold**, *italic*, `code`, > quote, lists and links."),
@@ -23,7 +24,7 @@ class CommentForm(FlaskForm):
     submit = SubmitField(_l("Post comment"))
 
 
-class EditForm(FlaskForm):
+class EditForm(ForumForm):
     body = TextAreaField(_l("Your comment"))
     # The revision of the text this form started from (threads.revision_of): saving over a
     # newer one (another tab saved first) is refused rather than overwriting it.
@@ -32,7 +33,7 @@ class EditForm(FlaskForm):
     submit = SubmitField(_l("Save changes"))
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(ForumForm):
     """A draft sent for the live preview (the CSRF token is checked like any form's)."""
 
     body = TextAreaField(_l("Your comment"))

@@ -1,11 +1,12 @@
 """The admins' form for an external article. It checks shape; the service checks the rules."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 
+from forum.forms_support import ForumForm
 
-class ExternalArticleForm(FlaskForm):
+
+class ExternalArticleForm(ForumForm):
     title = StringField(_l("Title"))
     url = StringField(
         _l("Page address"),

@@ -1,15 +1,15 @@
 """Profile forms. They check shape; the profiles and avatars services check the rules."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from forum.forms_support import ForumForm
 from forum.services.profiles import BIO_MAX, DISPLAY_NAME_MAX
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(ForumForm):
     display_name = StringField(
         _l("Display name"),
         validators=[Optional(), Length(max=DISPLAY_NAME_MAX)],
@@ -28,12 +28,12 @@ class ProfileForm(FlaskForm):
     )
 
 
-class AvatarForm(FlaskForm):
+class AvatarForm(ForumForm):
     avatar = FileField(
         _l("New picture"),
         description=_l("A PNG, JPEG, GIF or WebP image. It is cropped to a square and resized."),
     )
 
 
-class RemoveAvatarForm(FlaskForm):
+class RemoveAvatarForm(ForumForm):
     """Only the CSRF token: removing the picture needs no other input."""

@@ -1,10 +1,10 @@
 """Email forms. They check shape; the mail_accounts service checks the rules."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
+from forum.forms_support import ForumForm
 from forum.models import EmailPreference
 
 PREFERENCE_CHOICES = [
@@ -14,7 +14,7 @@ PREFERENCE_CHOICES = [
 ]
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(ForumForm):
     email = EmailField(
         _l("New email address"),
         validators=[Optional(), Length(max=254)],
@@ -23,7 +23,7 @@ class ChangeEmailForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
 
 
-class EmailPreferenceForm(FlaskForm):
+class EmailPreferenceForm(ForumForm):
     """The radio buttons are drawn by templates/mailing/_account_email.html."""
 
     preference = StringField(
@@ -34,7 +34,7 @@ class EmailPreferenceForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(ForumForm):
     email = EmailField(
         _l("Your account's email address"),
         validators=[
@@ -45,7 +45,7 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(ForumForm):
     password = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm = PasswordField(
         _l("Repeat new password"),

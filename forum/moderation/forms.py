@@ -1,10 +1,10 @@
 """Moderation forms: shape only; the moderation service enforces the rules."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
+from forum.forms_support import ForumForm
 from forum.models import CommentStatus, HideReason, ModAction, Role
 
 # What readers see for each reason, in their language (the value is what is stored).
@@ -80,22 +80,22 @@ def reason_label(reason: str) -> str:
     return str(REASON_LABELS.get(key, reason))
 
 
-class HideForm(FlaskForm):
+class HideForm(ForumForm):
     # validate_choice off: the service names the bad reason in its own words (and 400s).
     reason = SelectField(_l("Reason"), choices=REASON_CHOICES, validate_choice=False)
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
 
 
-class ReportForm(FlaskForm):
+class ReportForm(ForumForm):
     category = SelectField(_l("What's wrong?"), choices=REASON_CHOICES, validate_choice=False)
     note = StringField(_l("Details (optional)"), validators=[Optional(), Length(max=500)])
 
 
-class AppealForm(FlaskForm):
+class AppealForm(ForumForm):
     message = TextAreaField(_l("Why should it be shown again?"), validators=[Length(max=1000)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(ForumForm):
     reason = StringField(_l("Reason (shown to readers)"), validators=[Optional(), Length(max=500)])
 
 
@@ -106,13 +106,13 @@ def _days(value: str | int | None) -> int | None:
     return int(value)
 
 
-class SuspendForm(FlaskForm):
+class SuspendForm(ForumForm):
     # Validated against the choices: the view passes ``days.data`` (int or None) straight on.
     days = SelectField(_l("Suspend for"), choices=DURATION_CHOICES, default="7", coerce=_days)
     reason = StringField(_l("Reason"), validators=[Length(max=500)])
 
 
-class RoleForm(FlaskForm):
+class RoleForm(ForumForm):
     role = SelectField(
         _l("Role"), choices=[(r.value, ROLE_LABELS[r]) for r in Role], validate_choice=False
     )

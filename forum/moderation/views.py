@@ -7,11 +7,11 @@ route can forget the check; the services check the actor again."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from flask_wtf import FlaskForm
 
 from forum.auth.current import current_actor
 from forum.auth.redirects import safe_next
 from forum.errors import database_down
+from forum.forms_support import ForumForm
 from forum.models import Comment, ModAction
 from forum.moderation.forms import (
     REASON_CHOICES,
@@ -80,7 +80,7 @@ def _run(action, success: str, default_back: str):
     return redirect(_back(default_back))
 
 
-def _checked(form_class: type[FlaskForm]) -> FlaskForm:
+def _checked(form_class: type[ForumForm]) -> ForumForm:
     """The submitted form, checked for shape (the CSRF token is CSRFProtect's, for every
     POST); a malformed one is a 400 naming each problem."""
     form = form_class()

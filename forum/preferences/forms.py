@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 
+from forum.forms_support import ForumForm
 from forum.i18n import LOCALES
 
 # The empty choice follows the browser; each language is named in itself.
 LANGUAGE_CHOICES = [("", _l("Automatic (your browser's language)")), *LOCALES.items()]
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(ForumForm):
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)

@@ -1,9 +1,10 @@
 """The account-deletion form."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, RadioField
 from wtforms.validators import DataRequired
+
+from forum.forms_support import ForumForm
 
 COMMENT_CHOICES = [
     ("keep", _l('Keep my comments in their discussions, signed "[deleted user]"')),
@@ -11,7 +12,7 @@ COMMENT_CHOICES = [
 ]
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(ForumForm):
     """The password again, and what becomes of the comments."""
 
     password = PasswordField(

@@ -5,9 +5,11 @@ import pytest
 from flask_login import login_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
+from wtforms.validators import Length
 
+from forum import forms_support
 from forum.auth.current import current_actor
-from forum.forms_support import apply_refusal
+from forum.forms_support import ForumForm, apply_refusal
 from forum.models import User
 from forum.services.errors import NotAllowed, ValidationFailed
 from tests.conftest import make_user
@@ -55,3 +57,31 @@ def test_current_actor_is_the_user_or_none(app):
         login_user(alice)
         actor = current_actor()
         assert actor is alice and type(actor) is User  # the user, not the proxy
+
+
+class ShortForm(ForumForm):
+    class Meta:
+        csrf = False
+
+    name = StringField(validators=[Length(max=3)])  # WTForms' own message, from its catalogue
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("de", "Feld kann nicht länger als 3 Zeichen sein."),
+        ("en", "Field cannot be longer than 3 characters."),
+    ],
+)
+def test_wtforms_own_messages_come_in_the_page_language_from_a_catalogue_read_once(
+    app, language, message
+):
+    forms_support._wtforms_catalogue.cache_clear()
+    for _ in range(3):
+        with app.test_request_context(
+            "/", method="POST", data={"name": "four"}, headers={"Accept-Language": language}
+        ):
+            form = ShortForm()
+            assert not form.validate()
+            assert form.name.errors == [message]
+    assert forms_support._wtforms_catalogue.cache_info().misses == 1
