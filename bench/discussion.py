@@ -544,8 +544,9 @@ def report(backend: str, rows: list[Row], facts: dict, setup: Setup) -> int:
             share(reader) >= 0.1 and reader.bytes <= 1.3 * anon.bytes,
         ),
         (
-            "posting >= 250 posts/s, p99 <= 80 ms (SQLite target)",
-            post.rate >= 250 and post.p99_ms <= 80,
+            "posting >= 250 posts/s, p99 <= 80 ms (the target is SQLite's)",
+            # Issue 10 sets it for SQLite; PostgreSQL's rate is shown, not judged.
+            post.rate >= 250 and post.p99_ms <= 80 if backend == "SQLite" else None,
         ),
         (
             "posting: nothing lost, nothing duplicated",

@@ -11,9 +11,11 @@ process and work, which does everything handed to it since it last ran in one ca
 load, one transaction then tells the followers of many posts (a thread per post made as many
 threads, each with its own write transaction queueing for SQLite's one lock)."""
 
+import atexit
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 
 from flask import Flask, after_this_request, current_app
@@ -83,6 +85,8 @@ class _Batcher:
         self.busy = False
         self.closed = False
         self.waiters = 0  # no lingering while someone waits for the work (wait())
+        self.pid = os.getpid()
+        _live_batchers.add(self)
         self.changed = threading.Condition()
         self.thread = threading.Thread(
             target=self._loop, name=f"forum-batched-{work.__name__}", daemon=True
@@ -131,6 +135,21 @@ class _Batcher:
 
 
 _batchers_lock = threading.Lock()
+_live_batchers: "weakref.WeakSet[_Batcher]" = weakref.WeakSet()
+# How long a stopping process gives its batched work to finish what it was handed.
+FINISH_SECONDS = 5.0
+
+
+def finish_pending(timeout: float = FINISH_SECONDS) -> None:
+    """Do now what this process's batched threads were handed and haven't done: a worker
+    that stops in order (gunicorn's restart, a deploy) tells people about its last posts
+    itself instead of leaving them to the next ``flask notifications send``. Runs at exit."""
+    for batcher in list(_live_batchers):
+        if batcher.pid == os.getpid():
+            batcher.wait(timeout)
+
+
+atexit.register(finish_pending)
 
 
 def _after_fork_in_child() -> None:

@@ -225,3 +225,28 @@ def test_posts_answered_while_the_thread_lingers_are_told_in_one_call(app_factor
         assert len(calls) == 1 and len(calls[0]) == 5
         db.session.expire_all()
         assert notification_count() == 5  # the writer, once per comment
+
+
+def test_a_stopping_worker_tells_people_about_the_posts_its_thread_still_holds(
+    app_factory, monkeypatch
+):
+    """At exit (``finish_pending`` is registered with atexit), the lingering thread runs at
+    once: an orderly restart doesn't leave its last posts to the catch-up command."""
+    monkeypatch.setattr(background, "LINGER_SECONDS", 30.0)
+    app = app_factory(NOTIFY_IN_BACKGROUND=True)
+    with app.app_context():
+        writer = make_user("writer", role=Role.AUTHOR)
+        make_article(writer, slug="the-article")
+        alice = make_user("alice")
+        client = app.test_client()
+        login(client, alice)
+        db.session.commit()
+        answer = client.post("/articles/the-article/comments", data={"body": "The last one."})
+        assert answer.status_code == 302
+        db.session.expire_all()
+        assert notification_count() == 0  # still lingering
+
+        db.session.rollback()  # end the read that saw nothing yet
+
+        background.finish_pending(timeout=10)
+        assert notification_count() == 1
