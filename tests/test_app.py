@@ -1,8 +1,11 @@
 """The application factory: configuration layers, the secret key, the database engine and
 the session cookie."""
 
+import gc
 import os
 import stat
+import sys
+import types
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,3 +237,22 @@ def test_each_app_hashes_with_its_own_password_parameters(app_factory):
     with first.app_context():
         stored = db.session.execute(db.select(User.password_hash)).scalar_one()
     assert ",t=1," in stored
+
+
+@pytest.mark.parametrize("testing", [False, True])
+def test_a_gunicorn_worker_hides_what_startup_made_from_the_garbage_collector(
+    bare_config, monkeypatch, testing
+):
+    """A full collection in a serving worker walks only what requests made since startup
+    (forum._freeze_startup_objects); tests and commands leave the collector alone."""
+    monkeypatch.setitem(sys.modules, "gunicorn", types.ModuleType("gunicorn"))
+    gc.unfreeze()
+    try:
+        create_app({**bare_config, "TESTING": testing})
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()  # the test process keeps collecting as before
+    if testing:
+        assert frozen == 0
+    else:
+        assert frozen > 10_000
