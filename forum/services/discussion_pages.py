@@ -6,10 +6,22 @@ threads' comments, each thread's first replies. The tree is then built in Python
 time (``trees``), for this viewer: readers get placeholders where moderators get text."""
 
 import enum
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
@@ -70,25 +82,41 @@ class DiscussionPage:
         return self.paging.total
 
 
-def _viewer_extra(viewer: User | None):
-    """Top-level comments this viewer sees although readers don't (``listed`` is false):
-    a moderator's view of pending and rejected ones, an author's own. None: nothing extra.
+def _viewer_kind(viewer: User | None) -> str | None:
+    """Who sees unlisted threads, and which: None (nobody's), "moderator" or "reader"."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return None
+    return "moderator" if permissions.is_moderator(viewer) else "reader"
+
+
+def _extra_for(kind: str | None, viewer_id):
+    """Top-level comments a kind of viewer sees although readers don't (``listed`` is
+    false): a moderator's view of pending and rejected ones, a reader's own. None: nothing.
 
     ``author_id + 0`` is ``author_id`` with no index to take: given ``author_id = ?``, SQLite
     read the unlisted threads through the index on the author, every comment of an active
     author, more with each post, instead of the handful the index on ``listed`` holds."""
-    if viewer is None or not getattr(viewer, "is_authenticated", False):
+    if kind is None:
         return None
-    if permissions.is_moderator(viewer):
+    if kind == "moderator":
         return Comment.status.in_((CommentStatus.PENDING, CommentStatus.REJECTED))
-    return and_(Comment.author_id + 0 == viewer.id, Comment.status != CommentStatus.DELETED)
+    return and_(Comment.author_id + 0 == viewer_id, Comment.status != CommentStatus.DELETED)
+
+
+def _viewer_extra(viewer: User | None):
+    """``_extra_for`` this viewer."""
+    kind = _viewer_kind(viewer)
+    return _extra_for(kind, viewer.id if kind else None)
+
+
+def _seen_threads(article_id, extra):
+    listed = Comment.listed.is_(True) if extra is None else or_(Comment.listed.is_(True), extra)
+    return and_(Comment.article_id == article_id, Comment.parent_id.is_(None), listed)
 
 
 def _roots_for(article: Article, viewer: User | None):
     """The where-clause of the top-level comments ``viewer`` sees listed under ``article``."""
-    extra = _viewer_extra(viewer)
-    listed = Comment.listed.is_(True) if extra is None else or_(Comment.listed.is_(True), extra)
-    return and_(Comment.article_id == article.id, Comment.parent_id.is_(None), listed)
+    return _seen_threads(article.id, _viewer_extra(viewer))
 
 
 _ORDER = {
@@ -303,77 +331,75 @@ def comments_seen_by(article: Article, viewer: User | None) -> Select:
 
 # How many threads past a thread ``page_of_comment`` counts before it counts from the other
 # end instead: a thread just posted has next to none after it, an old one few before it.
-# Small, because counting reads each thread's row: a reply to an early thread of a
-# discussion of 1,000 threads paid 0.5 ms for a limit of 500 before it counted the other way.
+# Small, because counting reads each thread's row, and a reply to an early thread of a long
+# discussion reads this many before it counts the other way.
 NEAR_END = 50
 
 
 def page_of_comment(comment: Comment, viewer: User | None, sort: Sort, per_page: int) -> int:
     """The page of the discussion on which ``comment``'s thread appears for ``viewer``.
 
-    Counted from the nearer end, through the ordering indexes: the threads after it (a new
-    thread, where posting lands, has none) against the stored thread count, in one
-    statement; else the threads before it. Counting every thread before a new one cost 26 ms
-    in a discussion of 55,000 threads, on every post of a new thread and every permalink to
-    a late one."""
+    One statement, counting from the nearer end through the ordering indexes: the threads
+    after it (a new thread, where posting lands, has none) against the stored thread count,
+    else the threads before it. Counting every thread before a new one cost 26 ms in a
+    discussion of 55,000 threads, on every post of a new thread and every permalink to a
+    late one."""
     root = comment if comment.root_id is None else db.session.get(Comment, comment.root_id)
     if root is None or root.pinned_at is not None:
         return 1
-    article_id = comment.article_id
-    seen = _roots_for(comment.article, viewer)
+    kind = _viewer_kind(viewer)
+    position = db.session.execute(
+        _landing(sort, kind),
+        {
+            "article_id": comment.article_id,
+            "root_id": root.id,
+            "root_key": root.top_key if sort is Sort.TOP else root.created_at,
+            "viewer_id": viewer.id if kind else None,
+            "near_end": NEAR_END,
+        },
+    ).scalar_one()
+    return max(position, 0) // max(per_page, 1) + 1
+
+
+@functools.cache
+def _landing(sort: Sort, kind: str | None) -> Select:
+    """``page_of_comment``'s statement for a sort and kind of viewer: the thread's place
+    among those the viewer sees (0 first). Built once: building and keying it for each post
+    cost more than the counting (13 % of posting's rate).
+
+    From the threads after it and the stored count when fewer than ``near_end`` follow it
+    (and it is one of those the stored count holds); else from the threads before it. A
+    CASE: the database counts the other side only when it must."""
+    article_id = bindparam("article_id", type_=Integer)
+    root_id = bindparam("root_id", type_=Integer)
+    key = Comment.top_key if sort is Sort.TOP else Comment.created_at
+    root_key = bindparam("root_key", type_=key.type)
+    extra = _extra_for(kind, bindparam("viewer_id", type_=Integer))
+    seen = _seen_threads(article_id, extra)
     where = and_(seen, Comment.pinned_at.is_(None))
-    if sort is not Sort.NEWEST:
-        position = _position_from_the_end(article_id, viewer, sort, root, seen, where)
-        if position is not None:
-            return position // max(per_page, 1) + 1
-    return _threads_before(sort, root, seen, where) // max(per_page, 1) + 1
-
-
-def _position_from_the_end(article_id, viewer, sort, root, seen, where) -> int | None:
-    """``root``'s place among the threads ``viewer`` sees (0 first), from the threads after
-    it and the stored count; None when more than ``NEAR_END`` follow it, or it isn't one
-    of them (the stored count wouldn't hold it)."""
-    later = select(Comment.id).where(where, _later(sort, root)).limit(NEAR_END).subquery()
-    columns = [
-        select(Comment.id).where(Comment.id == root.id, seen).exists().label("seen"),
-        select(func.count()).select_from(later).scalar_subquery().label("after"),
-        select(Article.thread_count).where(Article.id == article_id).scalar_subquery(),
-    ]
-    extra = _viewer_extra(viewer)
+    own, root_at = tuple_(key, Comment.id), tuple_(root_key, root_id)
+    earlier, later = (
+        (own > root_at, own < root_at) if sort is Sort.NEWEST else (own < root_at, own > root_at)
+    )
+    before = (
+        select(func.count(Comment.id)).where(where, earlier).scalar_subquery()
+        + select(func.count(Comment.id))
+        .where(seen, Comment.pinned_at.is_not(None))
+        .scalar_subquery()
+    )
+    if sort is Sort.NEWEST:  # new threads come first: there are few before them
+        return select(before)
+    near_end = bindparam("near_end", type_=Integer)
+    after = (
+        select(func.count())
+        .select_from(select(Comment.id).where(where, later).limit(near_end).subquery())
+        .scalar_subquery()
+    )
+    total = select(Article.thread_count).where(Article.id == article_id).scalar_subquery()
     if extra is not None:  # the viewer's unlisted threads, as in _thread_total
-        columns.append(_unlisted_threads(article_id, extra).scalar_subquery())
-    row = db.session.execute(select(*columns)).one()
-    if not row[0] or row[1] >= NEAR_END:
-        return None
-    return sum(row[2:]) - 1 - row[1]
-
-
-def _later(sort: Sort, root: Comment):
-    """The threads shown after ``root`` in ``sort`` (by the ordering indexes' columns)."""
-    if sort is Sort.OLDEST:
-        return tuple_(Comment.created_at, Comment.id) > tuple_(root.created_at, root.id)
-    if sort is Sort.NEWEST:
-        return tuple_(Comment.created_at, Comment.id) < tuple_(root.created_at, root.id)
-    return tuple_(Comment.top_key, Comment.id) > tuple_(root.top_key, root.id)
-
-
-def _earlier(sort: Sort, root: Comment):
-    if sort is Sort.OLDEST:
-        return tuple_(Comment.created_at, Comment.id) < tuple_(root.created_at, root.id)
-    if sort is Sort.NEWEST:
-        return tuple_(Comment.created_at, Comment.id) > tuple_(root.created_at, root.id)
-    return tuple_(Comment.top_key, Comment.id) < tuple_(root.top_key, root.id)
-
-
-def _threads_before(sort: Sort, root: Comment, seen, where) -> int:
-    """How many threads come before ``root``: the pinned one and those earlier."""
-    pinned = select(func.count(Comment.id)).where(seen, Comment.pinned_at.is_not(None))
-    earlier = db.session.execute(
-        select(func.count(Comment.id).label("n"), pinned.scalar_subquery().label("pinned")).where(
-            where, _earlier(sort, root)
-        )
-    ).one()
-    return earlier.n + earlier.pinned
+        total = total + _unlisted_threads(article_id, extra).scalar_subquery()
+    counted = select(Comment.id).where(Comment.id == root_id, seen).exists()
+    return select(case((and_(counted, after < near_end), total - 1 - after), else_=before))
 
 
 def is_on_page(comment: Comment, viewer: User | None) -> bool:
