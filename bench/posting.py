@@ -7,7 +7,7 @@ login form and posts for ``--seconds`` per run, ``--runs`` times, with the same 
 acknowledged with a redirect was stored, once, and that the background fan-out has told
 people about every stored comment.
 
-    python bench/posting.py [--seconds 5] [--runs 3] [--postgres URL]
+    python bench/posting.py [--seconds 5] [--runs 3] [--postgres URL] [--redis URL] [--big N]
 
 Stops everything it started."""
 
@@ -46,6 +46,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--postgres", default=None, help="a PostgreSQL URL instead of SQLite")
+    parser.add_argument("--redis", default=None, help="FORUM_REDIS_URL for the forum, if any")
+    parser.add_argument(
+        "--big",
+        type=int,
+        default=100,
+        help="comments of the other article (100,000 in the full run)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="forum-bench-posting-"))
     drop = None
@@ -56,8 +63,8 @@ def main() -> int:
             url, drop = discussion.postgres_database(args.postgres)
         else:
             url = f"sqlite:///{workdir}/bench.sqlite3"
-        setup = discussion.Setup(url, "PostgreSQL" if args.postgres else "SQLite")
-        discussion.build(setup, workdir, 100)
+        setup = discussion.Setup(url, "PostgreSQL" if args.postgres else "SQLite", args.redis)
+        discussion.build(setup, workdir, args.big)
         port = loadgen.free_port()
         server = loadgen.start_gunicorn(
             "forum:create_app()", port, discussion.server_env(setup), discussion.ROOT
