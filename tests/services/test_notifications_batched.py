@@ -165,15 +165,21 @@ def test_a_post_whose_fan_out_never_ran_is_caught_up_once(app_factory, monkeypat
         assert notification_count() == 3
 
 
+def alice_posting_under_writers_article(app):
+    """A client logged in as alice, who posts under an article its writer is told about."""
+    writer = make_user("writer", role=Role.AUTHOR)
+    make_article(writer, slug="the-article")
+    alice = make_user("alice")
+    client = app.test_client()
+    login(client, alice)
+    db.session.commit()
+    return client
+
+
 def test_posts_answered_in_a_row_are_all_told_by_the_one_background_thread(app_factory):
     app = app_factory(NOTIFY_IN_BACKGROUND=True)
     with app.app_context():
-        writer = make_user("writer", role=Role.AUTHOR)
-        make_article(writer, slug="the-article")
-        alice = make_user("alice")
-        client = app.test_client()
-        login(client, alice)
-        db.session.commit()
+        client = alice_posting_under_writers_article(app)
         for n in range(8):
             answer = client.post("/articles/the-article/comments", data={"body": f"Hi {n}."})
             assert answer.status_code == 302
@@ -208,12 +214,7 @@ def test_posts_answered_while_the_thread_lingers_are_told_in_one_call(app_factor
     monkeypatch.setattr(notifications, "fan_out_many", counted)
     app = app_factory(NOTIFY_IN_BACKGROUND=True)
     with app.app_context():
-        writer = make_user("writer", role=Role.AUTHOR)
-        make_article(writer, slug="the-article")
-        alice = make_user("alice")
-        client = app.test_client()
-        login(client, alice)
-        db.session.commit()
+        client = alice_posting_under_writers_article(app)
         for n in range(5):
             answer = client.post("/articles/the-article/comments", data={"body": f"Hi {n}."})
             assert answer.status_code == 302
@@ -235,12 +236,7 @@ def test_a_stopping_worker_tells_people_about_the_posts_its_thread_still_holds(
     monkeypatch.setattr(background, "LINGER_SECONDS", 30.0)
     app = app_factory(NOTIFY_IN_BACKGROUND=True)
     with app.app_context():
-        writer = make_user("writer", role=Role.AUTHOR)
-        make_article(writer, slug="the-article")
-        alice = make_user("alice")
-        client = app.test_client()
-        login(client, alice)
-        db.session.commit()
+        client = alice_posting_under_writers_article(app)
         answer = client.post("/articles/the-article/comments", data={"body": "The last one."})
         assert answer.status_code == 302
         db.session.expire_all()
