@@ -35,6 +35,8 @@ class Comment(db.Model):
         # descendant of a set of top-level comments.
         Index("ix_comments_article_parent_created", "article_id", "parent_id", "created_at"),
         Index("ix_comments_root_id", "root_id"),
+        # A reader's own comments under one article (their page's marks), and all of them.
+        Index("ix_comments_author_article", "author_id", "article_id"),
         # Paging top-level threads in each sort straight off an index (no sort of the whole
         # discussion), and a thread's first replies in the order they were written.
         Index(
@@ -57,7 +59,7 @@ class Comment(db.Model):
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
     # A comment is written by an account (author_id) or was imported from another system
     # (imported_author_id): exactly one of the two is set.
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     imported_author_id: Mapped[int | None] = mapped_column(
         ForeignKey("imported_authors.id"), index=True
     )

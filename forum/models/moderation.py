@@ -64,6 +64,7 @@ class Report(db.Model):
     __table_args__ = (
         UniqueConstraint("comment_id", "reporter_id", name="uq_reports_comment_reporter"),
         Index("ix_reports_status_created", "status", "created_at"),
+        Index("ix_reports_reporter_id", "reporter_id"),  # what a reader reported, on their pages
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
