@@ -22,7 +22,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, User
@@ -343,29 +343,29 @@ def page_of_comment(comment: Comment, viewer: User | None, sort: Sort, per_page:
     after it (a new thread, where posting lands, has none) against the stored thread count,
     else the threads before it. Counting every thread before a new one cost 26 ms in a
     discussion of 55,000 threads, on every post of a new thread and every permalink to a
-    late one."""
-    root = comment if comment.root_id is None else db.session.get(Comment, comment.root_id)
-    if root is None or root.pinned_at is not None:
-        return 1
+    late one. The thread's first comment is read by the statement too: loading it as an
+    object first cost a query of its own on most replies (a reply's thread is rarely in the
+    session), 6 % of a post's work."""
     kind = _viewer_kind(viewer)
     position = db.session.execute(
         _landing(sort, kind),
         {
             "article_id": comment.article_id,
-            "root_id": root.id,
-            "root_key": root.top_key if sort is Sort.TOP else root.created_at,
+            "root_id": comment.root_id if comment.root_id is not None else comment.id,
             "viewer_id": viewer.id if kind else None,
             "near_end": NEAR_END,
         },
     ).scalar_one()
-    return max(position, 0) // max(per_page, 1) + 1
+    # Pinned threads come first (-1), and a thread whose first comment is gone counts none.
+    return max(position or 0, 0) // max(per_page, 1) + 1
 
 
 @functools.cache
 def _landing(sort: Sort, kind: str | None) -> Select:
     """``page_of_comment``'s statement for a sort and kind of viewer: the thread's place
-    among those the viewer sees (0 first). Built once: building and keying it for each post
-    cost more than the counting (13 % of posting's rate).
+    among those the viewer sees (0 first; -1 for a pinned thread, shown above the rest).
+    Built once: building and keying it for each post cost more than the counting (13 % of
+    posting's rate).
 
     From the threads after it and the stored count when fewer than ``near_end`` follow it
     (and it is one of those the stored count holds); else from the threads before it. A
@@ -373,7 +373,13 @@ def _landing(sort: Sort, kind: str | None) -> Select:
     article_id = bindparam("article_id", type_=Integer)
     root_id = bindparam("root_id", type_=Integer)
     key = Comment.top_key if sort is Sort.TOP else Comment.created_at
-    root_key = bindparam("root_key", type_=key.type)
+    root = aliased(Comment, name="landing_root")
+    root_key = (
+        select(root.top_key if sort is Sort.TOP else root.created_at)
+        .where(root.id == root_id)
+        .scalar_subquery()
+    )
+    pinned = select(root.id).where(root.id == root_id, root.pinned_at.is_not(None)).exists()
     extra = _extra_for(kind, bindparam("viewer_id", type_=Integer))
     seen = _seen_threads(article_id, extra)
     where = and_(seen, Comment.pinned_at.is_(None))
@@ -388,7 +394,7 @@ def _landing(sort: Sort, kind: str | None) -> Select:
         .scalar_subquery()
     )
     if sort is Sort.NEWEST:  # new threads come first: there are few before them
-        return select(before)
+        return select(case((pinned, -1), else_=before))
     near_end = bindparam("near_end", type_=Integer)
     after = (
         select(func.count())
@@ -399,7 +405,13 @@ def _landing(sort: Sort, kind: str | None) -> Select:
     if extra is not None:  # the viewer's unlisted threads, as in _thread_total
         total = total + _unlisted_threads(article_id, extra).scalar_subquery()
     counted = select(Comment.id).where(Comment.id == root_id, seen).exists()
-    return select(case((and_(counted, after < near_end), total - 1 - after), else_=before))
+    return select(
+        case(
+            (pinned, -1),
+            (and_(counted, after < near_end), total - 1 - after),
+            else_=before,
+        )
+    )
 
 
 def is_on_page(comment: Comment, viewer: User | None) -> bool:
