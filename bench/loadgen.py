@@ -264,16 +264,35 @@ def _wrk(port: int, path: str, headers: dict[str, str], clients: int, seconds: f
         ).stdout
     finally:
         os.unlink(script.name)
+    seen = read_wrk(out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = seen.socket_errors + (int(bad.group(1)) if bad else 0)
+    return Result(seen.requests, seen.seconds, seen.p50_ms, seen.p99_ms, errors, "wrk")
+
+
+@dataclass
+class WrkOutput:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    socket_errors: int  # connect, read and write errors and timeouts
+
+
+def read_wrk(out: str) -> WrkOutput:
+    """The numbers of a ``wrk --latency`` run's output."""
     done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
     p50 = re.search(r"50%\s+([\d.]+\w+)", out)
     p99 = re.search(r"99%\s+([\d.]+\w+)", out)
     if not (done and p50 and p99):
         raise RuntimeError(f"could not read wrk's output:\n{out}")
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors += int(bad.group(1)) if bad else 0
-    wall = _ms(done.group(2) + done.group(3)) / 1000
-    return Result(int(done.group(1)), wall, _ms(p50.group(1)), _ms(p99.group(1)), errors, "wrk")
+    return WrkOutput(
+        int(done.group(1)),
+        _ms(done.group(2) + done.group(3)) / 1000,
+        _ms(p50.group(1)),
+        _ms(p99.group(1)),
+        sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out)),
+    )
 
 
 def _lua(text: str) -> str:

@@ -12,6 +12,7 @@ people about every stored comment.
 Stops everything it started."""
 
 import argparse
+import contextlib
 import shutil
 import sys
 import tempfile
@@ -41,30 +42,21 @@ def unnotified(setup: discussion.Setup, workdir: Path) -> int:
     return count
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL instead of SQLite")
-    parser.add_argument("--redis", default=None, help="FORUM_REDIS_URL for the forum, if any")
-    parser.add_argument(
-        "--big",
-        type=int,
-        default=100,
-        help="comments of the other article (100,000 in the full run)",
-    )
-    args = parser.parse_args()
+@contextlib.contextmanager
+def forum_server(postgres: str | None = None, redis: str | None = None, big: int = 100):
+    """Build the posting row's database and serve it (gunicorn, 2 sync workers); yields
+    ``(setup, workdir, server, port, writers)``, the writers' session cookies logged in
+    through the login form. Stops and removes everything at the end."""
     workdir = Path(tempfile.mkdtemp(prefix="forum-bench-posting-"))
     drop = None
     server = None
-    errors = 0
     try:
-        if args.postgres:
-            url, drop = discussion.postgres_database(args.postgres)
+        if postgres:
+            url, drop = discussion.postgres_database(postgres)
         else:
             url = f"sqlite:///{workdir}/bench.sqlite3"
-        setup = discussion.Setup(url, "PostgreSQL" if args.postgres else "SQLite", args.redis)
-        discussion.build(setup, workdir, args.big)
+        setup = discussion.Setup(url, "PostgreSQL" if postgres else "SQLite", redis)
+        discussion.build(setup, workdir, big)
         port = loadgen.free_port()
         server = loadgen.start_gunicorn(
             "forum:create_app()", port, discussion.server_env(setup), discussion.ROOT
@@ -78,22 +70,56 @@ def main() -> int:
             )
             for n in range(discussion.WRITERS)
         ]
+        yield setup, workdir, server, port, writers
+    finally:
+        loadgen.stop_server(server)
+        if drop is not None:
+            drop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def checked_run(setup, workdir: Path, port: int, writers, seconds: float, tag: str):
+    """One posting run; returns (result, answered, stored, lost, duplicated)."""
+    result, posted = discussion.post_load(port, writers, setup.discussion_ids, seconds, tag)
+    markers = [m for m in discussion.stored_markers(setup, workdir) if f"{tag})" in m]
+    lost = len(set(posted) - set(markers))
+    duplicated = len(markers) - len(set(markers))
+    return result, len(posted), len(markers), lost, duplicated
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL instead of SQLite")
+    parser.add_argument("--redis", default=None, help="FORUM_REDIS_URL for the forum, if any")
+    parser.add_argument(
+        "--big",
+        type=int,
+        default=100,
+        help="comments of the other article (100,000 in the full run)",
+    )
+    args = parser.parse_args()
+    errors = 0
+    with forum_server(args.postgres, args.redis, args.big) as (
+        setup,
+        workdir,
+        server,
+        port,
+        writers,
+    ):
         tool = "wrk" if shutil.which("wrk") else "python threads"
         print(f"posting, {setup.backend}, {discussion.WRITERS} writers, {tool}")
         print("| run | posts/s | p50 ms | p99 ms | answered 3xx | stored | lost | dup | errors |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for run in range(1, args.runs + 1):
-            tag = f".r{run}"
-            result, posted = discussion.post_load(
-                port, writers, setup.discussion_ids, args.seconds, tag
+            result, answered, stored, lost, duplicated = checked_run(
+                setup, workdir, port, writers, args.seconds, f".r{run}"
             )
-            markers = [m for m in discussion.stored_markers(setup, workdir) if f"{tag})" in m]
-            lost = len(set(posted) - set(markers))
-            duplicated = len(markers) - len(set(markers))
             errors += result.errors + lost + duplicated
             print(
                 f"| {run} | {result.rate:.1f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} "
-                f"| {len(posted)} | {len(markers)} | {lost} | {duplicated} | {result.errors} |",
+                f"| {answered} | {stored} | {lost} | {duplicated} | {result.errors} |",
                 flush=True,
             )
         time.sleep(1.0)  # the last fan-outs run just after their responses
@@ -103,11 +129,6 @@ def main() -> int:
         if crashes:
             print(f"ERRORS: {crashes} gunicorn workers died of a signal (log: {server.log_path})")
             errors += crashes
-    finally:
-        loadgen.stop_server(server)
-        if drop is not None:
-            drop()
-        shutil.rmtree(workdir, ignore_errors=True)
     return 1 if errors else 0
 
 

@@ -8,7 +8,6 @@ redirect), so the caller can check that each comment acknowledged with a 3xx was
 A writer's connection carries one request at a time, so answers come in the order sent."""
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -138,21 +137,15 @@ def post_load(
     finally:
         os.unlink(script.name)
         shutil.rmtree(answers, ignore_errors=True)
-    done = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m)", out)
-    p50 = re.search(r"50%\s+([\d.]+\w+)", out)
-    p99 = re.search(r"99%\s+([\d.]+\w+)", out)
-    if not (done and p50 and p99):
-        raise RuntimeError(f"could not read wrk's output:\n{out}")
-    socket_errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
-    if socket_errors:
-        problems.append(f"{socket_errors} socket errors or timeouts")
-    wall = loadgen._ms(done.group(2) + done.group(3)) / 1000
+    seen = loadgen.read_wrk(out)
+    if seen.socket_errors:
+        problems.append(f"{seen.socket_errors} socket errors or timeouts")
     result = loadgen.Result(
         len(posted),
-        wall,
-        loadgen._ms(p50.group(1)),
-        loadgen._ms(p99.group(1)),
-        len(problems) - (1 if socket_errors else 0) + socket_errors,
+        seen.seconds,
+        seen.p50_ms,
+        seen.p99_ms,
+        len(problems) - (1 if seen.socket_errors else 0) + seen.socket_errors,
         "wrk",
     )
     return result, posted, problems
