@@ -194,3 +194,49 @@ def test_home_and_series_pages_count_comments_in_one_aggregate_query(app_factory
     expected["/articles/part-1"] = "1 comment"
     assert index_counts(home) == expected
     assert series_counts(listing) == [expected[f"/articles/part-{n}"] for n in range(1, 9)]
+
+
+def test_a_reply_asks_about_following_and_webhooks_in_its_read_under_the_lock(app_factory):
+    """Posting is the hot write path: whether the replier already follows the discussion and
+    whether any webhook is active are columns of the one read under the write lock, not a
+    query each; with a webhook active, the post still queues its delivery."""
+    app = app_factory()
+    with app.app_context():
+        writer = make_user("writer", role=Role.AUTHOR)
+        reader = make_user("reader")
+        article = make_article(writer, slug="talk")
+        first = Comment(
+            article_id=article.id, author_id=writer.id, depth=0, body_md="First.",
+            body_html="<p>First.</p>\n", created_at=utcnow(),
+        )  # fmt: skip
+        db.session.add(first)
+        db.session.commit()
+        first_id, writer_id = first.id, writer.id
+        client = app.test_client()
+        login(client, reader)
+
+    def reply(text: str) -> list[str]:
+        with counted(app) as statements:
+            response = client.post(
+                "/articles/talk/comments", data={"body": text, "parent_id": str(first_id)}
+            )
+        assert response.status_code == 302
+        return statements
+
+    reply("Warming up: now I follow the discussion.")
+    statements = reply("A second reply.")
+    assert not any(s.lstrip().startswith("SELECT follows.id") for s in statements)
+    assert not any("FROM webhooks" in s and "EXISTS" not in s for s in statements)
+
+    with app.app_context():
+        from forum.models import Webhook, WebhookDelivery
+
+        db.session.add(
+            Webhook(url="https://hooks.example/forum", events_text="comment.posted", secret="s",
+                    active=True, created_by_id=writer_id, created_at=utcnow())
+        )  # fmt: skip
+        db.session.commit()
+    reply("A reply a webhook hears about.")
+    with app.app_context():
+        deliveries = db.session.scalars(select(WebhookDelivery)).all()
+        assert [d.event for d in deliveries] == ["comment.posted"]

@@ -14,7 +14,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from forum.extensions import db
-from forum.models import Article, Comment, CommentRevision, CommentStatus, User, utcnow
+from forum.models import (
+    Article,
+    Comment,
+    CommentRevision,
+    CommentStatus,
+    Follow,
+    User,
+    Webhook,
+    utcnow,
+)
 from forum.services import (
     community,
     mentions,
@@ -196,7 +205,7 @@ def post_comment(
         body = _addressed_to(answered.author, body)  # an imported author is named by nobody
     rendered = mentions.render_with_mentions(body)
     with writing(db.session):
-        _read_again(author, article, answered)
+        fresh = _read_again(author, article, answered)
         check_can_post(author, article)
         if key and (earlier := comment_with_key(author, key)) is not None:
             return earlier
@@ -240,29 +249,48 @@ def post_comment(
             if earlier is None:
                 raise
             return earlier
-        if parent is not None:
+        if parent is not None and not fresh.following:
             community.add_follow(author, article)  # replying follows the discussion
         if notify:
             notifications.notify_new_comment(comment, rendered.mentioned)
-        webhooks.emit(webhooks.Event.COMMENT_POSTED, webhooks.comment_payload(comment))
+        if fresh.webhooks:
+            webhooks.emit(webhooks.Event.COMMENT_POSTED, webhooks.comment_payload(comment))
         _commit_keeping_loaded()
     return comment
 
 
-def _read_again(author: User, article: Article, parent: Comment | None) -> None:
+@dataclass(frozen=True)
+class _Fresh:
+    """What ``_read_again`` learnt besides the rows: whether the author already follows the
+    discussion (a reply follows it), and whether any webhook is active (one is told of the
+    post). Asked in the same query, not in one query each."""
+
+    following: bool
+    webhooks: bool
+
+
+def _read_again(author: User, article: Article, parent: Comment | None) -> _Fresh:
     """Read the author, the article and the comment answered again, in one query: the
     commit that ended the read transaction expired them, and the rules are checked on the
     rows as they are under the write lock (one lazy load per object made three queries)."""
     # The keys from the identity map: reading ``.id`` of an expired object reloads it.
+    author_id, article_id = _key(author), _key(article)
+    following = (
+        select(Follow.id)
+        .where(Follow.article_id == article_id, Follow.user_id == author_id)
+        .exists()
+    )
+    hooked = select(Webhook.id).where(Webhook.active).exists()
     query = (
-        select(User, Article)
+        select(User, Article, following, hooked)
         .select_from(User)
-        .join(Article, Article.id == _key(article))
-        .where(User.id == _key(author))
+        .join(Article, Article.id == article_id)
+        .where(User.id == author_id)
     )
     if parent is not None:
         query = query.add_columns(Comment).join(Comment, Comment.id == _key(parent))
-    db.session.execute(query.execution_options(populate_existing=True)).all()
+    row = db.session.execute(query.execution_options(populate_existing=True)).one()
+    return _Fresh(following=bool(row[2]), webhooks=bool(row[3]))
 
 
 def _key(obj) -> int:
