@@ -179,32 +179,7 @@ def isso_run(port: int, ids: list[int], seconds: float, tag: str) -> tuple[loadg
     script_text = SCRIPT.format(
         parents=", ".join(str(i) for i in ids), marker=MARKER, tag=tag, port=port, uri=THREAD_URI
     )
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(script_text)
-    try:
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                str(discussion.WRITERS),
-                "-c",
-                str(discussion.WRITERS),
-                "-d",
-                f"{max(1, round(seconds))}s",
-                "--timeout",
-                "30s",
-                "--latency",
-                "-s",
-                script.name,
-                f"http://{loadgen.HOST}:{port}/",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        ).stdout
-    finally:
-        os.unlink(script.name)
+    out = loadgen.wrk_script(port, script_text, discussion.WRITERS, seconds)
     seen = loadgen.read_wrk(out)
     bad = seen.socket_errors
     if "Non-2xx or 3xx responses:" in out:
@@ -236,6 +211,17 @@ def cpu_seconds(master: subprocess.Popen) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
     return total
+
+
+def print_row(run: int, server: str, result: loadgen.Result, cpu: float, *counts: int) -> None:
+    """A table row: the run, the server, wrk's numbers, CPU per stored post and the counts
+    (answered, stored, lost, duplicated)."""
+    answered, stored, lost, duplicated = counts
+    print(
+        f"| {run} | {server} | {result.rate:.1f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} "
+        f"| {1000 * cpu / max(stored, 1):.1f} ms | {answered} | {stored} | {lost} | {duplicated} |",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -277,12 +263,7 @@ def main() -> int:
                 lost, duplicated = max(answered - distinct, 0), stored - distinct
                 errors += bad + lost + duplicated
                 rows["Isso 0.14"].append((result, cpu / max(stored, 1)))
-                print(
-                    f"| {run} | Isso 0.14 | {result.rate:.1f} | {result.p50_ms:.1f} "
-                    f"| {result.p99_ms:.1f} | {1000 * cpu / max(stored, 1):.1f} ms "
-                    f"| {answered} | {stored} | {lost} | {duplicated} |",
-                    flush=True,
-                )
+                print_row(run, "Isso 0.14", result, cpu, answered, stored, lost, duplicated)
                 before = cpu_seconds(server)
                 result, answered, stored, lost, duplicated = posting.checked_run(
                     setup, forum_dir, port, writers, args.seconds, tag
@@ -291,12 +272,7 @@ def main() -> int:
                 cpu = cpu_seconds(server) - before
                 errors += result.errors + lost + duplicated
                 rows["forum"].append((result, cpu / max(stored, 1)))
-                print(
-                    f"| {run} | forum | {result.rate:.1f} | {result.p50_ms:.1f} "
-                    f"| {result.p99_ms:.1f} | {1000 * cpu / max(stored, 1):.1f} ms "
-                    f"| {answered} | {stored} | {lost} | {duplicated} |",
-                    flush=True,
-                )
+                print_row(run, "forum", result, cpu, answered, stored, lost, duplicated)
         print()
         median = {name: statistics.median(r.rate for r, _ in runs) for name, runs in rows.items()}
         cpu = {name: statistics.median(c for _, c in runs) for name, runs in rows.items()}

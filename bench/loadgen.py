@@ -270,6 +270,37 @@ def _wrk(port: int, path: str, headers: dict[str, str], clients: int, seconds: f
     return Result(seen.requests, seen.seconds, seen.p50_ms, seen.p99_ms, errors, "wrk")
 
 
+def wrk_script(port: int, script_text: str, connections: int, seconds: float) -> str:
+    """Run wrk with a Lua script, one thread per connection, against 127.0.0.1:port;
+    returns its output (``read_wrk`` reads it)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(script_text)
+    try:
+        return subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(connections),
+                "-c",
+                str(connections),
+                "-d",
+                f"{max(1, round(seconds))}s",
+                "--timeout",
+                "30s",
+                "--latency",
+                "-s",
+                script.name,
+                f"http://{HOST}:{port}/",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+
+
 @dataclass
 class WrkOutput:
     requests: int

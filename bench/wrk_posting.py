@@ -7,9 +7,7 @@ Every answer is written down by the writer's thread (its marker, and whether it 
 redirect), so the caller can check that each comment acknowledged with a 3xx was stored, once.
 A writer's connection carries one request at a time, so answers come in the order sent."""
 
-import os
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -102,30 +100,8 @@ def post_load(
         answers_dir=str(answers),
         tag=tag,
     )
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(script_text)
     try:
-        out = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                str(len(writers)),
-                "-c",
-                str(len(writers)),
-                "-d",
-                f"{max(1, round(seconds))}s",
-                "--timeout",
-                "30s",
-                "--latency",
-                "-s",
-                script.name,
-                f"http://{loadgen.HOST}:{port}/",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        ).stdout
+        out = loadgen.wrk_script(port, script_text, len(writers), seconds)
         posted, problems = [], []
         for path in sorted(answers.iterdir()):
             for line in path.read_text().splitlines():
@@ -135,7 +111,6 @@ def post_load(
                 else:
                     problems.append(f"POST {marker} answered {status}")
     finally:
-        os.unlink(script.name)
         shutil.rmtree(answers, ignore_errors=True)
     seen = loadgen.read_wrk(out)
     if seen.socket_errors:
