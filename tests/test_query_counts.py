@@ -240,3 +240,15 @@ def test_a_reply_asks_about_following_and_webhooks_in_its_read_under_the_lock(ap
     with app.app_context():
         deliveries = db.session.scalars(select(WebhookDelivery)).all()
         assert [d.event for d in deliveries] == ["comment.posted"]
+
+
+@pytest.mark.parametrize("viewer", ["reader", "moderator"])
+def test_a_readers_page_asks_follow_state_and_unread_count_in_one_statement(site, viewer):
+    """Both are asked on every article page a logged-in reader opens: one round trip, not
+    two (on PostgreSQL each is a trip to the server), whether the page around the threads
+    comes from a cached frame or is rendered."""
+    app, clients = site
+    statements = statements_for(app, clients[viewer], "/articles/big")
+    asking = [s for s in statements if "follows" in s or "notifications" in s]
+    assert len(asking) == 1, [s[:120] for s in asking]
+    assert "FROM follows" in asking[0] and "FROM notifications" in asking[0]

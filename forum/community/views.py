@@ -2,7 +2,16 @@
 
 from collections.abc import Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -22,6 +31,8 @@ def _unread_count():
     if database_down():  # the outage page: no query, not even for the logged-in user
         return {}
     if current_user.is_authenticated:
+        if "unread_count" in g:  # the article page asked it with the follow state
+            return {"unread_count": g.unread_count}
         return {"unread_count": notifications.unread_count(current_user)}
     return {}
 

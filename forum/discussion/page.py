@@ -22,7 +22,7 @@ from forum.auth.current import current_actor
 from forum.discussion import cached, frame
 from forum.discussion.forms import CommentForm
 from forum.embed import context as embed_context
-from forum.models import Article, Comment, utcnow
+from forum.models import Article, Comment, User, utcnow
 from forum.page_cache import page_cache
 from forum.paging import page_arg
 from forum.services import (
@@ -111,6 +111,9 @@ def render_article(
             # A template read something personal while the frame was rendered: a bug to fix
             # (tests/views/test_page_frames.py would show it), never a reader's 500.
             log.exception("Frame refused for %s; rendering the page in full", request.path)
+    # Before anything is rendered: every template render asks the context processors for
+    # the navigation's unread count, which this query answers beside the follow state.
+    following = _following(reader, article)
     if kind in (None, "anonymous"):
         _discussion, html = cached.render_threads_block(
             article, reader, sort, page_number, config, marks=marks
@@ -133,7 +136,7 @@ def render_article(
         preview_html=preview_html,
         refusal=refusal,
         settings=config,
-        following=community.is_following(reader, article),
+        following=following,
         # The server's clock, so the script's "new since your last visit" needs no
         # trust in the reader's clock.
         rendered_at=iso_time(utcnow()),
@@ -145,7 +148,7 @@ def render_article(
 
 def _framed_page(article, reader, kind, marks, sort, page_number, config) -> bytes:
     """The page from its cached frame and the shared threads, with the reader's own values."""
-    following = community.is_following(reader, article)
+    following = _following(reader, article)
     token = generate_csrf()
     block = cached.shared_threads_block(article, kind, reader, sort, page_number, config)
     threads_bytes = cached.personalize(block, reader, article, marks, config, token)
@@ -154,6 +157,15 @@ def _framed_page(article, reader, kind, marks, sort, page_number, config) -> byt
         lambda: _frame_html(article, frame.viewer(kind, reader), following, config),
     )
     return frame.assemble(before, threads_bytes, after, frame.personal_values(token))
+
+
+def _following(reader: User | None, article: Article) -> bool:
+    """Whether the reader follows the discussion. The navigation's unread count is asked in
+    the same query and kept for this request (``community.views``' context processor)."""
+    if reader is None:
+        return False
+    following, g.unread_count = community.following_and_unread(reader, article)
+    return following
 
 
 def _frame_html(article: Article, viewer, following: bool, config) -> str:

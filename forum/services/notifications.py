@@ -321,11 +321,14 @@ def _shown_to_reader():
 
 
 def unread_count(user: User) -> int:
-    return db.session.execute(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user.id, Notification.read_at.is_(None), _shown_to_reader()
-        )
-    ).scalar_one()
+    return db.session.execute(unread_count_query(user)).scalar_one()
+
+
+def unread_count_query(user: User) -> Select:
+    """``unread_count``'s statement, for a caller that asks it beside something else."""
+    return select(func.count(Notification.id)).where(
+        Notification.user_id == user.id, Notification.read_at.is_(None), _shown_to_reader()
+    )
 
 
 def shown_to(user: User) -> Select:

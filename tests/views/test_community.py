@@ -600,3 +600,16 @@ def test_a_pending_comment_notifies_when_approved(app_factory):
         assert nav_count(page) == 1
         assert inbox_items(page) == ["New newcomer replied to your comment on “The Article”."]
         assert notifications.unread_count(writer) == 2  # alice's comment, then the reply
+
+
+def test_the_article_pages_unread_count_follows_reading(app, people):
+    """The article page asks the count with the follow state (one query): it still moves
+    when notifications are read, and it is the reader's own."""
+    article, alice, bob, _ = people
+    first = post(alice, article)
+    post(bob, article, "one", first)
+    reader = client_for(app, alice)
+    assert nav_count(reader.get("/articles/the-article")) == 1
+    assert reader.post("/notifications/read-all").status_code == 302
+    assert nav_count(reader.get("/articles/the-article")) == 0
+    assert nav_count(client_for(app, bob).get("/articles/the-article")) == 0
