@@ -254,9 +254,26 @@ def unavailable_response():
         body.status_code = 503
         body.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return body
+    if request.method == "POST" and (words := _posted_words()):
+        # The database went away under a form with the reader's words in it (a comment, a
+        # report's note): they come back in a form to send again, and nothing is lost. The
+        # form's own page needs the database; this one doesn't.
+        refusal = kept_forms.Refusal(str(UNAVAILABLE_DESCRIPTION), 503)
+        response = make_response(kept_forms.resend_page(request.path, words, refusal))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     return render_error(
         ServiceUnavailable(UNAVAILABLE_DESCRIPTION, retry_after=RETRY_AFTER_SECONDS)
     )
+
+
+def _posted_words() -> dict[str, str] | None:
+    """The posted form's fields when one of them holds words the reader wrote, else None (a
+    button's form is simply pressed again)."""
+    fields = kept_forms.posted_fields()
+    if any(fields.get(name, "").strip() for name in kept_forms.WORDS_FIELDS):
+        return fields
+    return None
 
 
 BUSY_MESSAGE = _l(

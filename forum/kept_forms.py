@@ -40,6 +40,8 @@ FORMS_FOR_VISITORS = {"auth", "mailing"}
 
 # Fields that are the form's machinery, not the reader's words: never kept or shown.
 NOT_KEPT = {"csrf_token", "password", "current_password", "new_password", "confirm"}
+# The fields that hold what a reader wrote (the resend page shows them as text areas).
+WORDS_FIELDS = ("reason", "note", "message", "body")
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ import socket
 import sqlite3
 import threading
 
+import lxml.html
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from forum.extensions import db
-from forum.models import Role
+from forum.models import Comment, Role
 from tests.conftest import TEST_DATABASE_URL, login, make_article, make_user
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options")
@@ -220,3 +222,47 @@ def test_pending_rollback_answers_503(app, client):
         raise sa_exc.PendingRollbackError("This Session's transaction has been rolled back")
 
     assert_unavailable(client.get("/_test/pending"))
+
+
+def test_words_posted_during_an_outage_come_back_to_send_again(app_factory, tmp_path):
+    """A comment sent while the database is away answers 503 with its text in a form to send
+    again (the form's own page needs the database), keeping the idempotency key, so sending
+    it again once the database is back stores it once."""
+    if TEST_DATABASE_URL:
+        pytest.skip("SQLite only")
+    app = app_factory(SQLITE_BUSY_TIMEOUT_MS=100)
+    slug, _anonymous, member = _readers(app)
+    _check_up(slug, _anonymous, member)
+    with app.app_context():
+        db.engine.dispose()
+    words = "Words I <b>won't</b> lose.\nA second line."
+    holder = sqlite3.connect(tmp_path / "test.sqlite3", isolation_level=None)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("UPDATE users SET display_name = display_name")
+    holder.execute("COMMIT")
+    try:
+        response = member.post(
+            f"/articles/{slug}/comments",
+            data={"body": words, "parent_id": "", "idempotency_key": "outage-key-1"},
+        )
+        assert_unavailable(response)
+        [form] = lxml.html.fromstring(response.data).xpath(
+            f'//form[@action="/articles/{slug}/comments"]'
+        )
+        assert form.xpath('.//textarea[@name="body"]')[0].text_content() == words
+        assert form.xpath('.//input[@name="idempotency_key"]/@value') == ["outage-key-1"]
+        # A form with no words of the reader's (a button) gets the plain outage page.
+        pressed = member.post(f"/articles/{slug}/follow")
+        assert_unavailable(pressed)
+        assert b"<textarea" not in pressed.data
+    finally:
+        holder.execute("PRAGMA locking_mode = NORMAL")
+        holder.execute("SELECT 1 FROM users").fetchall()
+        holder.close()
+    fields = dict(form.form_values())
+    for _ in range(2):  # sent again, twice: stored once
+        assert member.post(form.get("action"), data=fields).status_code == 302
+    with app.app_context():
+        stored = db.session.scalars(select(Comment).where(Comment.body_md == words)).all()
+        assert len(stored) == 1
