@@ -98,8 +98,13 @@ class _Batcher:
         with self.changed:
             if self.closed:
                 return False
+            started = not self.pending
             self.pending.update(ids)
-            self.changed.notify_all()
+            # Wake the thread only when this changes what it waits for (a first id, or a
+            # full batch): woken for every id while it lingers, it took the GIL from the
+            # request that handed it over, once per post.
+            if started or len(self.pending) >= BATCH_LIMIT:
+                self.changed.notify_all()
             return True
 
     def _loop(self) -> None:

@@ -11,11 +11,12 @@ from datetime import timedelta
 
 import lxml.html
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 
+from forum import background
 from forum.extensions import db
 from forum.models import Article, Comment, CommentStatus, Role, Series, utcnow
-from forum.services import accounts
+from forum.services import accounts, threads
 from tests.conftest import login, make_article, make_series, make_user
 
 MAX_QUERIES = 8
@@ -252,3 +253,86 @@ def test_a_readers_page_asks_follow_state_and_unread_count_in_one_statement(site
     asking = [s for s in statements if "follows" in s or "notifications" in s]
     assert len(asking) == 1, [s[:120] for s in asking]
     assert "FROM follows" in asking[0] and "FROM notifications" in asking[0]
+
+
+def test_a_post_stores_its_comment_in_one_insert_and_reads_nothing_back(app_factory):
+    """Posting's write: one INSERT for the comment, one UPDATE moving the article's counts
+    and version (and, for a reply, one for its thread's), and the comment the view goes on
+    with is already whole: the redirect to it reads no column of it back."""
+    app = app_factory(NOTIFY_IN_BACKGROUND=True)  # as served: the fan-out is after the response
+    with app.app_context():
+        writer = make_user("writer", role=Role.AUTHOR)
+        reader = make_user("reader")
+        make_article(writer, slug="talk")
+        client = app.test_client()
+        login(client, reader)
+
+    def post(text: str, parent_id: int | None = None) -> list[str]:
+        with counted(app) as statements:
+            response = client.post(
+                "/articles/talk/comments", data={"body": text, "parent_id": parent_id or ""}
+            )
+            background.wait(app)
+        assert response.status_code == 302
+        return [" ".join(s.split()) for s in statements]
+
+    def request_part(statements: list[str]) -> list[str]:
+        """The statements before the fan-out (which starts by claiming the comments)."""
+        claim = next(
+            i for i, s in enumerate(statements) if s.startswith("UPDATE comments SET notified_at")
+        )
+        return statements[:claim]
+
+    post("Warming up.")
+    top = request_part(post("A new thread."))
+    assert [" ".join(s.split()[:3]) for s in top if not s.startswith("SELECT")] == [
+        "INSERT INTO comments",
+        "UPDATE articles SET",
+    ]
+    with app.app_context():
+        thread_id = db.session.scalars(
+            select(Comment.id).where(Comment.body_md == "A new thread.")
+        ).one()
+    post("A first reply: from now on the reader follows the discussion.", thread_id)
+    reply = request_part(post("A reply.", thread_id))
+    writes = [s for s in reply if not s.startswith("SELECT")]
+    assert [s.split(" SET")[0] for s in writes[1:]] == ["UPDATE comments", "UPDATE articles"]
+    assert writes[0].startswith("INSERT INTO comments")
+    # The user, the article, the comment answered, the read under the lock and the landing
+    # page: nothing selects the new comment by its id.
+    assert len([s for s in reply if s.startswith("SELECT")]) == 5, reply
+
+    with app.app_context():
+        stored = db.session.scalars(select(Comment).where(Comment.body_md == "A reply.")).one()
+        assert (stored.parent_id, stored.root_id, stored.depth) == (thread_id, thread_id, 1)
+        article = db.session.scalars(select(Article).where(Article.slug == "talk")).one()
+        assert (article.comment_count, article.thread_count) == (4, 2)
+
+
+def test_a_posted_comment_comes_back_whole_and_clean_in_the_session(app):
+    """The comment ``post_comment`` returns was inserted without the unit of work: every
+    column is loaded (reading one asks the database nothing) and nothing is left to flush."""
+    with app.app_context():
+        writer = make_user("writer", role=Role.AUTHOR)
+        article = make_article(writer, slug="talk")
+        columns = {c.key for c in inspect(Comment).column_attrs}
+        first = threads.post_comment(writer, article, "First.")
+        posted = [first]
+        posted.append(threads.post_comment(writer, article, "Second.", parent_id=first.id))
+        reply = posted[-1]
+        for comment in posted:
+            state = inspect(comment)
+            assert state.persistent and not state.modified
+            # The reply's own write expired its thread's counts in the first, rightly.
+            expired = {"listed", "visible_in_thread", "top_key"} if comment is first else set()
+            assert columns & (state.unloaded | state.expired_attributes) == expired
+        assert reply.article is article and reply.author is writer
+        with counted(app) as statements:
+            assert reply.thread_root_id == first.id and reply.helpful_count == 0
+            assert reply.imported_author is None and reply.author_name == writer.name
+        assert statements == []
+        assert not db.session.dirty and not db.session.new
+        stored = db.session.execute(
+            select(Comment.listed, Comment.visible_in_thread).where(Comment.id == first.id)
+        ).one()
+        assert tuple(stored) == (True, 2)

@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import bindparam, event, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from forum.extensions import db
@@ -74,7 +74,6 @@ def _bump(session: Session, article_ids: Iterable[int], **deltas: int) -> None:
     ids = sorted(set(article_ids))
     if not ids:
         return
-    session.info.setdefault(BUMPED, set()).update(ids)
     values = {"discussion_version": Article.discussion_version + 1}
     for name, delta in deltas.items():
         if delta:
@@ -85,8 +84,14 @@ def _bump(session: Session, article_ids: Iterable[int], **deltas: int) -> None:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
+    _bumped(session, ids)
+
+
+def _bumped(session: Session, article_ids: list[int]) -> None:
+    """Note the articles whose version moved, and expire their counts in the session."""
+    session.info.setdefault(BUMPED, set()).update(article_ids)
     for obj in list(session.identity_map.values()):
-        if isinstance(obj, Article) and obj.id in ids:
+        if isinstance(obj, Article) and obj.id in article_ids:
             session.expire(obj, ["discussion_version", "comment_count", "thread_count"])
 
 
@@ -97,25 +102,61 @@ def _expire_roots(session: Session, root_ids: Iterable[int]) -> None:
             session.expire(obj, ["listed", "visible_in_thread", "top_key"])
 
 
-def _apply_posted(session: Session, comment: Comment) -> None:
-    """The hot path of posting: counts move by one, nothing is recounted. (A new top-level
-    comment got its own columns before it was inserted.)"""
+def thread_columns(status: CommentStatus, created_at: datetime) -> dict[str, object]:
+    """A new top-level comment's own thread columns, stored with its row."""
+    visible = status is CommentStatus.VISIBLE
+    return {
+        "listed": visible,
+        "visible_in_thread": int(visible),
+        "top_key": top_key(0, created_at),
+    }
+
+
+# Posting's two statements, built once: they run on every post, and building and keying a
+# statement cost about as much as running it.
+_comments, _articles = Comment.__table__, Article.__table__
+_REPLY_COUNTED = (
+    update(_comments)
+    .where(_comments.c.id == bindparam("thread_root"))
+    .values(visible_in_thread=_comments.c.visible_in_thread + 1, listed=True)
+    .returning(_comments.c.visible_in_thread, _comments.c.status)
+)
+_POSTED_BUMP = (
+    update(_articles)
+    .where(_articles.c.id == bindparam("article"))
+    .values(
+        discussion_version=_articles.c.discussion_version + 1,
+        comment_count=_articles.c.comment_count + bindparam("more_comments"),
+        thread_count=_articles.c.thread_count + bindparam("more_threads"),
+    )
+)
+
+
+def posted(session: Session, comment: Comment) -> None:
+    """A comment was just stored: its thread and article counts move by one and the
+    version with them, nothing is recounted. The flush hook calls this for comments added
+    through the ORM; posting, which inserts its row itself, calls it directly."""
     visible = comment.status is CommentStatus.VISIBLE
-    if comment.parent_id is None or not visible:
-        _bump(session, [comment.article_id], comment_count=int(visible), thread_count=int(visible))
-        return
-    # One UPDATE, not a read then a write: the thread's new count says whether readers could
-    # see it before (two replies at once under an unlisted thread list it exactly once).
-    in_thread, root_status = session.execute(
-        update(Comment)
-        .where(Comment.id == comment.root_id)
-        .values(visible_in_thread=Comment.visible_in_thread + 1, listed=True)
-        .returning(Comment.visible_in_thread, Comment.status)
-        .execution_options(synchronize_session=False)
-    ).one()
-    became_listed = int(in_thread == 1 and not _stands(root_status))
-    _expire_roots(session, [comment.root_id])
-    _bump(session, [comment.article_id], comment_count=1, thread_count=became_listed)
+    # A visible top-level comment is a new listed thread (its own columns were set with
+    # its row); a reply lists its thread only if nothing else did.
+    more_threads = int(visible)
+    if comment.parent_id is not None and visible:
+        # One UPDATE, not a read then a write: the thread's new count says whether readers
+        # could see it before (two replies at once under an unlisted thread list it once).
+        in_thread, root_status = session.execute(
+            _REPLY_COUNTED, {"thread_root": comment.root_id}
+        ).one()
+        more_threads = int(in_thread == 1 and not _stands(root_status))
+        _expire_roots(session, [comment.root_id])
+    session.execute(
+        _POSTED_BUMP,
+        {
+            "article": comment.article_id,
+            "more_comments": int(visible),
+            "more_threads": more_threads,
+        },
+    )
+    _bumped(session, [comment.article_id])
 
 
 def _refresh(session: Session, article_id: int, root_ids: Iterable[int]) -> None:
@@ -291,9 +332,9 @@ def _before_flush(session: Session, _context, _instances) -> None:
             if obj.created_at is None:
                 obj.created_at = utcnow()
             if obj.parent_id is None:
-                visible = (obj.status or CommentStatus.VISIBLE) is CommentStatus.VISIBLE
-                obj.listed = visible
-                obj.visible_in_thread = int(visible)
+                status = obj.status or CommentStatus.VISIBLE
+                for name, value in thread_columns(status, obj.created_at).items():
+                    setattr(obj, name, value)
                 obj.top_key = top_key(obj.helpful_count or 0, obj.created_at)
             pending["posted"].append(obj)
         elif isinstance(obj, Article):
@@ -320,7 +361,7 @@ def _after_flush(session: Session, _context) -> None:
     if not pending:
         return
     for comment in pending["posted"]:
-        _apply_posted(session, comment)
+        posted(session, comment)
     threads: dict[int, set[int]] = {}
     for article_id, root_id in pending["threads"]:
         threads.setdefault(article_id, set()).add(root_id)

@@ -9,9 +9,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from forum.extensions import db
 from forum.models import (
@@ -26,6 +27,7 @@ from forum.models import (
 )
 from forum.services import (
     community,
+    discussion_state,
     mentions,
     notifications,
     permissions,
@@ -120,7 +122,8 @@ def find_parent(article: Article, parent_id: int | str | None) -> Comment | None
     # larger than the database's INTEGER: a bigger one must not reach PostgreSQL.
     if not (text.isascii() and text.isdigit() and len(text) <= 10 and int(text) <= 2**31 - 1):
         raise NotAllowed(_l("That reply doesn't point at a comment."), field="parent_id")
-    parent = db.session.get(Comment, int(text))
+    # Its imported author, if any, loads when asked for (selectin would cost every reply).
+    parent = db.session.get(Comment, int(text), options=[lazyload(Comment.imported_author)])
     if parent is None:
         raise NotFound(_l("The comment you are replying to doesn't exist."))
     check_parent(article, parent)
@@ -225,21 +228,9 @@ def post_comment(
         pending = premoderation.needs_premoderation(
             author, settings.premoderate_first, settings.trusted_after
         )
-        comment = Comment(
-            article=article,
-            author=author,
-            parent_id=parent.id if parent else None,
-            root_id=parent.thread_root_id if parent else None,
-            depth=parent.depth + 1 if parent else 0,
-            body_md=body,
-            body_html=rendered.html,
-            idempotency_key=key,
-            status=CommentStatus.PENDING if pending else CommentStatus.VISIBLE,
-            created_at=utcnow(),
-        )
-        db.session.add(comment)
+        status = CommentStatus.PENDING if pending else CommentStatus.VISIBLE
         try:
-            db.session.flush()
+            comment = _store(author, article, parent, body, rendered.html, key, status)
         except IntegrityError as error:
             # The same form posted twice at once: the other request stored it first.
             db.session.rollback()
@@ -259,6 +250,61 @@ def post_comment(
     return comment
 
 
+# Posting's INSERT, built once: the unit of work's flush of one new object cost more than
+# everything else under the write lock together.
+_INSERT_COMMENT = insert(Comment.__table__).returning(Comment.__table__.c.id)
+
+
+def _store(
+    author: User,
+    article: Article,
+    parent: Comment | None,
+    body: str,
+    html: str,
+    key: str | None,
+    status: CommentStatus,
+) -> Comment:
+    """Insert the comment's row and move its discussion's state; returns the comment, in
+    the session as if loaded (every column set, no query to read it back)."""
+    created = utcnow()
+    row: dict[str, object] = {
+        "article_id": article.id,
+        "author_id": author.id,
+        "imported_author_id": None,
+        "parent_id": parent.id if parent else None,
+        "root_id": parent.thread_root_id if parent else None,
+        "depth": parent.depth + 1 if parent else 0,
+        "body_md": body,
+        "body_html": html,
+        "idempotency_key": key,
+        "status": status,
+        "created_at": created,
+        "edited_at": None,
+        "deleted_at": None,
+        "hidden_at": None,
+        "hidden_by_id": None,
+        "hidden_reason": None,
+        "hidden_note": None,
+        "helpful_count": 0,
+        "pinned_at": None,
+        "pinned_by_id": None,
+        "notified_at": None,
+        "listed": False,
+        "visible_in_thread": 0,
+        "top_key": 0.0,
+    }
+    if parent is None:
+        row.update(discussion_state.thread_columns(status, created))
+    comment_id = db.session.execute(_INSERT_COMMENT, row).scalar_one()
+    comment = Comment(id=comment_id, **row)
+    make_transient_to_detached(comment)  # a loaded row: no history, nothing to flush
+    db.session.add(comment)
+    for name, value in (("article", article), ("author", author), ("imported_author", None)):
+        set_committed_value(comment, name, value)
+    discussion_state.posted(db.session, comment)
+    return comment
+
+
 @dataclass(frozen=True)
 class _Fresh:
     """What ``_read_again`` learnt besides the rows: whether the author already follows the
@@ -269,27 +315,43 @@ class _Fresh:
     webhooks: bool
 
 
-def _read_again(author: User, article: Article, parent: Comment | None) -> _Fresh:
-    """Read the author, the article and the comment answered again, in one query: the
-    commit that ended the read transaction expired them, and the rules are checked on the
-    rows as they are under the write lock (one lazy load per object made three queries)."""
-    # The keys from the identity map: reading ``.id`` of an expired object reloads it.
-    author_id, article_id = _key(author), _key(article)
+def _read_again_query(with_parent: bool):
+    """The statement of ``_read_again``, built once per shape (see ``_READ_AGAIN``)."""
     following = (
         select(Follow.id)
-        .where(Follow.article_id == article_id, Follow.user_id == author_id)
+        .where(Follow.article_id == bindparam("article"), Follow.user_id == bindparam("author"))
         .exists()
     )
     hooked = select(Webhook.id).where(Webhook.active).exists()
     query = (
         select(User, Article, following, hooked)
         .select_from(User)
-        .join(Article, Article.id == article_id)
-        .where(User.id == author_id)
+        .join(Article, Article.id == bindparam("article"))
+        .where(User.id == bindparam("author"))
     )
+    if with_parent:
+        # The answered comment's imported author (selectin) isn't a rule: left to load lazily.
+        query = (
+            query.add_columns(Comment)
+            .join(Comment, Comment.id == bindparam("parent"))
+            .options(lazyload(Comment.imported_author))
+        )
+    return query.execution_options(populate_existing=True)
+
+
+# Built once: building and keying the statement cost as much as running it.
+_READ_AGAIN = {with_parent: _read_again_query(with_parent) for with_parent in (False, True)}
+
+
+def _read_again(author: User, article: Article, parent: Comment | None) -> _Fresh:
+    """Read the author, the article and the comment answered again, in one query: the
+    commit that ended the read transaction expired them, and the rules are checked on the
+    rows as they are under the write lock (one lazy load per object made three queries)."""
+    # The keys from the identity map: reading ``.id`` of an expired object reloads it.
+    keys = {"author": _key(author), "article": _key(article)}
     if parent is not None:
-        query = query.add_columns(Comment).join(Comment, Comment.id == _key(parent))
-    row = db.session.execute(query.execution_options(populate_existing=True)).one()
+        keys["parent"] = _key(parent)
+    row = db.session.execute(_READ_AGAIN[parent is not None], keys).one()
     return _Fresh(following=bool(row[2]), webhooks=bool(row[3]))
 
 
