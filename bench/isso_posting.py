@@ -200,19 +200,6 @@ def isso_stored(workdir: Path, tag: str) -> tuple[int, int]:
     return len(texts), len({text[text.index(MARKER) :] for text in texts})
 
 
-def cpu_seconds(master: subprocess.Popen) -> float:
-    """User and system CPU of a gunicorn master and its workers so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in [master.pid, *loadgen.worker_pids(master)]:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-    return total
-
-
 def print_row(run: int, server: str, result: loadgen.Result, cpu: float, *counts: int) -> None:
     """A table row: the run, the server, wrk's numbers, CPU per stored post and the counts
     (answered, stored, lost, duplicated)."""
@@ -255,21 +242,21 @@ def main() -> int:
             print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
             for run in range(1, args.runs + 1):
                 tag = f".r{run}"
-                before = cpu_seconds(isso)
+                before = loadgen.cpu_seconds(isso)
                 result, bad = isso_run(isso_port, isso_ids, args.seconds, tag)
-                cpu = cpu_seconds(isso) - before
+                cpu = loadgen.cpu_seconds(isso) - before
                 stored, distinct = isso_stored(workdir, tag)
                 answered = result.requests - bad
                 lost, duplicated = max(answered - distinct, 0), stored - distinct
                 errors += bad + lost + duplicated
                 rows["Isso 0.14"].append((result, cpu / max(stored, 1)))
                 print_row(run, "Isso 0.14", result, cpu, answered, stored, lost, duplicated)
-                before = cpu_seconds(server)
+                before = loadgen.cpu_seconds(server)
                 result, answered, stored, lost, duplicated = posting.checked_run(
                     setup, forum_dir, port, writers, args.seconds, tag
                 )
                 time.sleep(0.3)  # the fan-out of the last posts is part of their cost
-                cpu = cpu_seconds(server) - before
+                cpu = loadgen.cpu_seconds(server) - before
                 errors += result.errors + lost + duplicated
                 rows["forum"].append((result, cpu / max(stored, 1)))
                 print_row(run, "forum", result, cpu, answered, stored, lost, duplicated)

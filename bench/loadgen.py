@@ -389,3 +389,16 @@ def _threads(
     return Result(
         len(latencies), wall, percentile(latencies, 0.5), percentile(latencies, 0.99), errors
     )
+
+
+def cpu_seconds(master: subprocess.Popen) -> float:
+    """User and system CPU of a gunicorn master and its workers so far (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in [master.pid, *worker_pids(master)]:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total

@@ -110,16 +110,22 @@ def main() -> int:
     ):
         tool = "wrk" if shutil.which("wrk") else "python threads"
         print(f"posting, {setup.backend}, {discussion.WRITERS} writers, {tool}")
-        print("| run | posts/s | p50 ms | p99 ms | answered 3xx | stored | lost | dup | errors |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print(
+            "| run | posts/s | p50 ms | p99 ms | server CPU per post "
+            "| answered 3xx | stored | lost | dup | errors |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for run in range(1, args.runs + 1):
+            before = loadgen.cpu_seconds(server)
             result, answered, stored, lost, duplicated = checked_run(
                 setup, workdir, port, writers, args.seconds, f".r{run}"
             )
+            cpu_ms = 1000 * (loadgen.cpu_seconds(server) - before) / max(stored, 1)
             errors += result.errors + lost + duplicated
             print(
                 f"| {run} | {result.rate:.1f} | {result.p50_ms:.1f} | {result.p99_ms:.1f} "
-                f"| {answered} | {stored} | {lost} | {duplicated} | {result.errors} |",
+                f"| {cpu_ms:.1f} ms | {answered} | {stored} | {lost} | {duplicated} "
+                f"| {result.errors} |",
                 flush=True,
             )
         time.sleep(1.0)  # the last fan-outs run just after their responses

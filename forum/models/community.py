@@ -55,6 +55,9 @@ class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (
         Index("ix_notifications_user_read", "user_id", "read_at"),
+        # Who was already told about these comments: every fan-out asks it first. Without
+        # it SQLite read the whole table (the unique constraint leads with the user).
+        Index("ix_notifications_comment_kind_user", "comment_id", "kind", "user_id"),
         # One notification per (person, comment, kind): posting can't notify twice.
         UniqueConstraint(
             "user_id", "comment_id", "kind", name="uq_notifications_user_comment_kind"

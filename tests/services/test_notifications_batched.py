@@ -101,6 +101,39 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(app, discussion):
     assert statements_for(1) == statements_for(12)
 
 
+def test_who_was_already_told_is_read_from_the_comments_side(app, discussion):
+    """The fan-out's first question (which notifications about these comments exist) is
+    answered through an index on the comment: SQLite read the whole notifications table for
+    it, 30,000 rows after a few seconds of posting, and a site's table only grows."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query planner")
+    article, _writer, _followers, alice, bob = discussion
+    earlier = threads.post_comment(alice, article, "Told already.", notify=False)
+    notifications.fan_out_many([earlier.id])
+    posted = threads.post_comment(bob, article, "Told now.", notify=False)
+    statements: list[tuple[str, tuple]] = []
+
+    def seen(_conn, _cursor, statement, parameters, *_args):
+        statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        notifications.fan_out_many([posted.id])
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    [(statement, parameters)] = [
+        s for s in statements if s[0].lstrip().startswith("SELECT notifications.comment_id")
+    ]
+    plan = [
+        row[3]
+        for row in db.session.connection().exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters
+        )
+    ]
+    assert any("ix_notifications_comment_kind_user (comment_id=?" in step for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan
+
+
 def test_two_workers_fanning_out_the_same_comments_at_once_tell_each_person_once(app, discussion):
     article, _writer, _followers, alice, bob = discussion
     ids = [
