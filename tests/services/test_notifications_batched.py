@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from forum import background
+from forum import background, sqlite
 from forum.extensions import db
 from forum.models import Comment, Notification, NotificationKind, Role, User, utcnow
 from forum.services import community, notifications, threads
@@ -132,6 +132,77 @@ def test_who_was_already_told_is_read_from_the_comments_side(app, discussion):
     ]
     assert any("ix_notifications_comment_kind_user (comment_id=?" in step for step in plan), plan
     assert not any(step.startswith("SCAN") for step in plan), plan
+
+
+def test_the_write_lock_covers_only_the_claim_and_the_insert(app, discussion):
+    """Who is told is read before the write transaction: under SQLite's one write lock,
+    which every post queues for, the fan-out only claims its comments and inserts."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write transaction")
+    article, _writer, _followers, alice, bob = discussion
+    top = threads.post_comment(alice, article, "A question, @follower0?", notify=False)
+    reply = threads.post_comment(bob, article, "An answer.", parent_id=top.id, notify=False)
+    db.session.commit()
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    token = sqlite.write_intent.set(False)  # as in the worker's thread: reads come first
+    try:
+        made = notifications.fan_out_many([top.id, reply.id])
+    finally:
+        sqlite.write_intent.reset(token)
+        event.remove(db.engine, "before_cursor_execute", seen)
+
+    assert made == 8
+    locked = statements[statements.index("BEGIN IMMEDIATE") + 1 :]
+    assert [" ".join(s.split()[:3]) for s in locked] == [
+        "UPDATE comments SET",
+        "INSERT INTO notifications",
+    ]
+    assert statements[0] == "BEGIN"
+    assert all(s.startswith("SELECT") for s in statements[1 : statements.index("BEGIN IMMEDIATE")])
+
+
+def test_someone_told_between_the_read_and_the_claim_is_not_told_twice(
+    app, discussion, monkeypatch
+):
+    """An edit's mention that lands between the fan-out's read and its claim: the fan-out
+    still tells everyone else, and the person mentioned hears of the comment once."""
+    article, _writer, _followers, alice, _bob = discussion
+    posted = threads.post_comment(alice, article, "Hello @follower1.", notify=False)
+    db.session.commit()
+    follower1 = db.session.execute(select(User).filter_by(username="follower1")).scalar_one()
+    read_first = notifications._notes_about
+
+    def told_meanwhile(batch, **kwargs):
+        rows = read_first(batch, **kwargs)
+        db.session.add(
+            Notification(
+                user_id=follower1.id,
+                kind=MENTION,
+                comment_id=posted.id,
+                article_id=article.id,
+                actor_id=alice.id,
+            )
+        )
+        db.session.flush()
+        return rows
+
+    monkeypatch.setattr(notifications, "_notes_about", told_meanwhile)
+
+    made = notifications.fan_out_many([posted.id])
+
+    assert about(posted.id) == {
+        "writer": ARTICLE_COMMENT,
+        "follower0": FOLLOWED,
+        "follower1": MENTION,
+    }
+    assert notification_count() == 3
+    assert made == 3  # the mention made meanwhile is one of them: skipped, not failed on
+    assert db.session.get(Comment, posted.id).notified_at is not None
 
 
 def test_two_workers_fanning_out_the_same_comments_at_once_tell_each_person_once(app, discussion):
