@@ -113,7 +113,7 @@ def comments_form(slug: str):
 # One budget for comments and replies alike: alternating them mustn't double the rate.
 @limiter.shared_limit(_posting_limit, scope="posting", key_func=_account_key)
 def post(slug: str):
-    article = articles.get_article(slug)
+    article = articles.get_article(slug, for_page=False)  # a refusal's page loads the rest
     form = CommentForm()
     try:
         # The service reads the hidden field: a reply pointing at no comment ("abc") must
